@@ -1,0 +1,7 @@
+// The one place the engine imports TensorFlow.js from, so every module shares one tfjs-core
+// instance (and the kernels engine/backend.ts registers on it).
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+
+export { tf };
+export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable, Rank } from '@tensorflow/tfjs-core';
