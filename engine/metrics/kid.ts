@@ -1,0 +1,102 @@
+// Kernel Inception Distance (Bińkowski et al. 2018): unbiased MMD² with the polynomial kernel
+// k(x,y) = (xᵀy/d + 1)³, mean ± std over random subsets (follows torch-fidelity / clean-fid).
+import { Rng } from '../rng';
+import { gemmABt, type Features } from './linalg';
+
+export interface KidOptions {
+  /** Samples drawn (without replacement) from each side per subset; capped at the smaller set. Default 1000. */
+  subsetSize?: number;
+  /** Number of subsets. Default 100. */
+  subsets?: number;
+  /** Seed for the subset draws. Default 0. */
+  seed?: number;
+  /** One "subset" holding every sample of both sides (sizes may differ); ignores subsetSize/subsets. */
+  allSamples?: boolean;
+}
+
+export interface KidResult {
+  /** Mean MMD² over subsets. */
+  kid: number;
+  /** Population standard deviation over subsets (0 for a single subset). */
+  std: number;
+  subsets: number;
+  subsetSize: number;
+  values: number[];
+}
+
+const ROW_BLOCK = 256;
+
+function toF64(x: Features): Float64Array {
+  return x instanceof Float64Array ? x : Float64Array.from(x);
+}
+
+/** Σ_{i,j} k(x_i, y_j), skipping i = j when `skipDiagonal` (x and y are then the same set). */
+function kernelSum(x: Float64Array, nx: number, y: Float64Array, ny: number, d: number, skipDiagonal: boolean): number {
+  const g = new Float64Array(ROW_BLOCK * ny);
+  let total = 0;
+  for (let r0 = 0; r0 < nx; r0 += ROW_BLOCK) {
+    const rb = Math.min(ROW_BLOCK, nx - r0);
+    // x rows [r0, r0+rb) against all of y → gram block [rb, ny]
+    gemmABt(x.subarray(r0 * d, (r0 + rb) * d), y, rb, ny, d, g);
+    for (let i = 0; i < rb; i++) {
+      const o = i * ny;
+      for (let j = 0; j < ny; j++) {
+        if (skipDiagonal && r0 + i === j) continue;
+        const t = g[o + j] / d + 1;
+        total += t * t * t;
+      }
+    }
+  }
+  return total;
+}
+
+/** Unbiased MMD² between x [nx,d] and y [ny,d]; sizes may differ (each needs ≥ 2 samples). */
+export function mmd2Unbiased(x: Features, nx: number, y: Features, ny: number, d: number): number {
+  if (nx < 2 || ny < 2) throw new Error(`KID needs at least 2 samples per side, got ${nx} and ${ny}`);
+  if (x.length !== nx * d || y.length !== ny * d) throw new Error(`KID: feature buffers do not match shapes [${nx},${d}] and [${ny},${d}]`);
+  const xf = toF64(x), yf = toF64(y);
+  const kxx = kernelSum(xf, nx, xf, nx, d, true);
+  const kyy = kernelSum(yf, ny, yf, ny, d, true);
+  const kxy = kernelSum(xf, nx, yf, ny, d, false);
+  return kxx / (nx * (nx - 1)) + kyy / (ny * (ny - 1)) - (2 * kxy) / (nx * ny);
+}
+
+/** m distinct rows of x [n,d], chosen by a partial Fisher–Yates shuffle → [m,d] float64. */
+function sampleRows(x: Features, n: number, d: number, m: number, rng: Rng): Float64Array {
+  const idx = new Int32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  for (let i = 0; i < m; i++) {
+    const j = i + rng.int(n - i);
+    const t = idx[i];
+    idx[i] = idx[j];
+    idx[j] = t;
+  }
+  const out = new Float64Array(m * d);
+  for (let i = 0; i < m; i++) {
+    const src = idx[i] * d;
+    for (let k = 0; k < d; k++) out[i * d + k] = x[src + k];
+  }
+  return out;
+}
+
+/** KID between feature sets x [nx,d] and y [ny,d]. */
+export function kid(x: Features, nx: number, y: Features, ny: number, d: number, opts: KidOptions = {}): KidResult {
+  if (opts.allSamples) {
+    const v = mmd2Unbiased(x, nx, y, ny, d);
+    return { kid: v, std: 0, subsets: 1, subsetSize: Math.min(nx, ny), values: [v] };
+  }
+  const subsets = opts.subsets ?? 100;
+  if (!Number.isInteger(subsets) || subsets < 1) throw new Error(`KID: subsets must be a positive integer, got ${subsets}`);
+  const m = Math.min(opts.subsetSize ?? 1000, nx, ny);
+  if (m < 2) throw new Error(`KID: subset size ${m} is too small (need ≥ 2 samples per side)`);
+  const rng = new Rng(opts.seed ?? 0);
+  const values: number[] = [];
+  for (let s = 0; s < subsets; s++) {
+    const xs = sampleRows(x, nx, d, m, rng);
+    const ys = sampleRows(y, ny, d, m, rng);
+    values.push(mmd2Unbiased(xs, m, ys, m, d));
+  }
+  const mean = values.reduce((p, v) => p + v, 0) / subsets;
+  const std = Math.sqrt(values.reduce((p, v) => p + (v - mean) * (v - mean), 0) / subsets);
+  return { kid: mean, std, subsets, subsetSize: m, values };
+}

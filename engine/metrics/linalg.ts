@@ -1,0 +1,328 @@
+// Float64 dense linear algebra for the metrics: blocked A·Bᵀ products, covariance (N−1) and a
+// symmetric eigensolver (Householder tridiagonalization + implicit QL, ported from the public-domain
+// JAMA EigenvalueDecomposition tred2/tql2, itself from EISPACK). All matrices are row-major Float64Array.
+
+export type Features = Float32Array | Float64Array;
+
+/** Symmetric eigendecomposition: values ascending; row i of `vectors` ([n,n]) is the unit eigenvector of values[i]. */
+export interface SymEig {
+  values: Float64Array;
+  vectors: Float64Array | null;
+}
+
+const K_BLOCK = 256;
+const J_BLOCK = 64;
+
+/**
+ * C[i,j] (+)= Σ_p A[i,p]·B[j,p] with A [m,k], B [n,k], C [m,n]. Tiled over p and j so a tile of B stays
+ * in cache, 2×2 register blocks inside. `upper`: only blocks with j ≥ i are computed (square symmetric
+ * results; call `mirrorUpper` afterwards). `accumulate`: add to C instead of overwriting it.
+ */
+export function gemmABt(
+  a: Float64Array,
+  b: Float64Array,
+  m: number,
+  n: number,
+  k: number,
+  c: Float64Array,
+  opts: { upper?: boolean; accumulate?: boolean } = {},
+): Float64Array {
+  if (a.length < m * k || b.length < n * k || c.length < m * n) throw new Error(`gemmABt: buffers too small for [${m},${k}]·[${n},${k}]ᵀ`);
+  const upper = opts.upper ?? false;
+  if (!opts.accumulate) c.fill(0, 0, m * n);
+  for (let p0 = 0; p0 < k; p0 += K_BLOCK) {
+    const p1 = Math.min(k, p0 + K_BLOCK);
+    for (let j0 = 0; j0 < n; j0 += J_BLOCK) {
+      const j1 = Math.min(n, j0 + J_BLOCK);
+      const iEnd = upper ? Math.min(m, j1) : m;
+      for (let i = 0; i < iEnd; i += 2) {
+        const i2 = i + 1 < m;
+        const ai = i * k;
+        const ai2 = ai + k;
+        let jStart = j0;
+        if (upper && i > j0) jStart = i;
+        for (let j = jStart; j < j1; j += 2) {
+          const j2 = j + 1 < j1;
+          const bj = j * k;
+          const bj2 = bj + k;
+          if (i2 && j2) {
+            let s00 = 0, s01 = 0, s10 = 0, s11 = 0;
+            for (let p = p0; p < p1; p++) {
+              const x0 = a[ai + p], x1 = a[ai2 + p];
+              const y0 = b[bj + p], y1 = b[bj2 + p];
+              s00 += x0 * y0;
+              s01 += x0 * y1;
+              s10 += x1 * y0;
+              s11 += x1 * y1;
+            }
+            const ci = i * n + j;
+            c[ci] += s00;
+            c[ci + 1] += s01;
+            c[ci + n] += s10;
+            c[ci + n + 1] += s11;
+          } else {
+            for (let ii = i; ii < Math.min(i + 2, m); ii++) {
+              for (let jj = j; jj < Math.min(j + 2, j1); jj++) {
+                let s = 0;
+                for (let p = p0; p < p1; p++) s += a[ii * k + p] * b[jj * k + p];
+                c[ii * n + jj] += s;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return c;
+}
+
+/** Copy the upper triangle of a square [n,n] matrix onto its lower triangle. */
+export function mirrorUpper(c: Float64Array, n: number): Float64Array {
+  for (let i = 1; i < n; i++) for (let j = 0; j < i; j++) c[i * n + j] = c[j * n + i];
+  return c;
+}
+
+/** [m,n] → [n,m] as float64. */
+export function transpose(a: Features, m: number, n: number): Float64Array {
+  const t = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) t[j * m + i] = a[i * n + j];
+  return t;
+}
+
+/** Plain product C = A·B, A [m,k], B [k,n] → C [m,n]. */
+export function matmul(a: Float64Array, b: Float64Array, m: number, k: number, n: number): Float64Array {
+  return gemmABt(a, transpose(b, k, n), m, n, k, new Float64Array(m * n));
+}
+
+/** Column means and the unbiased (N−1) covariance of x [n,d]; two-pass (centred) for accuracy. */
+export function meanCov(x: Features, n: number, d: number): { mean: Float64Array; cov: Float64Array } {
+  if (!Number.isInteger(n) || !Number.isInteger(d) || n < 1 || d < 1) throw new Error(`meanCov: bad shape [${n},${d}]`);
+  if (x.length !== n * d) throw new Error(`meanCov: got ${x.length} values for shape [${n},${d}] (${n * d} expected)`);
+  if (n < 2) throw new Error('meanCov: need at least 2 samples for a covariance with N−1');
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    const o = i * d;
+    for (let j = 0; j < d; j++) mean[j] += x[o + j];
+  }
+  for (let j = 0; j < d; j++) mean[j] /= n;
+  const cov = new Float64Array(d * d);
+  const chunk = 256;
+  const xt = new Float64Array(d * chunk);
+  for (let s0 = 0; s0 < n; s0 += chunk) {
+    const b = Math.min(chunk, n - s0);
+    // [b,d] rows of x, centred → [d,b] so each feature's samples are contiguous for the dot products.
+    for (let s = 0; s < b; s++) {
+      const o = (s0 + s) * d;
+      for (let j = 0; j < d; j++) xt[j * b + s] = x[o + j] - mean[j];
+    }
+    gemmABt(xt, xt, d, d, b, cov, { upper: true, accumulate: true });
+  }
+  mirrorUpper(cov, d);
+  const inv = 1 / (n - 1);
+  for (let i = 0; i < d * d; i++) cov[i] *= inv;
+  return { mean, cov };
+}
+
+function hypot(a: number, b: number): number {
+  const x = Math.abs(a), y = Math.abs(b);
+  if (x > y) {
+    const r = y / x;
+    return x * Math.sqrt(1 + r * r);
+  }
+  if (y === 0) return 0;
+  const r = x / y;
+  return y * Math.sqrt(1 + r * r);
+}
+
+/**
+ * Eigenvalues (ascending) and, if asked, eigenvectors of a symmetric [n,n] matrix (only read, never
+ * changed). JAMA's V[r][c] is kept column-major here (w[c·n + r]) so every inner loop runs over
+ * contiguous memory; that also makes row i of the result eigenvector i.
+ */
+export function symEig(a: Float64Array, n: number, opts: { vectors?: boolean } = {}): SymEig {
+  if (a.length !== n * n) throw new Error(`symEig: got ${a.length} values for [${n},${n}]`);
+  const wantVectors = opts.vectors ?? true;
+  for (let i = 0; i < n * n; i++) if (!Number.isFinite(a[i])) throw new Error('symEig: matrix has non-finite entries');
+  const w = Float64Array.from(a);
+  const d = new Float64Array(n);
+  const e = new Float64Array(n);
+  if (n === 0) return { values: d, vectors: wantVectors ? w : null };
+  tred2(w, n, d, e, wantVectors);
+  tql2(w, n, d, e, wantVectors);
+  return { values: d, vectors: wantVectors ? w : null };
+}
+
+// Householder reduction to tridiagonal form; V[r][c] ≡ w[c*n + r].
+function tred2(w: Float64Array, n: number, d: Float64Array, e: Float64Array, accumulate: boolean): void {
+  for (let j = 0; j < n; j++) d[j] = w[j * n + n - 1];
+  for (let i = n - 1; i > 0; i--) {
+    let scale = 0;
+    let h = 0;
+    for (let k = 0; k < i; k++) scale += Math.abs(d[k]);
+    if (scale === 0) {
+      e[i] = d[i - 1];
+      for (let j = 0; j < i; j++) {
+        d[j] = w[j * n + i - 1];
+        w[j * n + i] = 0;
+        w[i * n + j] = 0;
+      }
+    } else {
+      for (let k = 0; k < i; k++) {
+        d[k] /= scale;
+        h += d[k] * d[k];
+      }
+      let f = d[i - 1];
+      let g = Math.sqrt(h);
+      if (f > 0) g = -g;
+      e[i] = scale * g;
+      h -= f * g;
+      d[i - 1] = f - g;
+      for (let j = 0; j < i; j++) e[j] = 0;
+      for (let j = 0; j < i; j++) {
+        const cj = j * n;
+        f = d[j];
+        w[i * n + j] = f;
+        g = e[j] + w[cj + j] * f;
+        for (let k = j + 1; k <= i - 1; k++) {
+          const v = w[cj + k];
+          g += v * d[k];
+          e[k] += v * f;
+        }
+        e[j] = g;
+      }
+      f = 0;
+      for (let j = 0; j < i; j++) {
+        e[j] /= h;
+        f += e[j] * d[j];
+      }
+      const hh = f / (h + h);
+      for (let j = 0; j < i; j++) e[j] -= hh * d[j];
+      for (let j = 0; j < i; j++) {
+        const cj = j * n;
+        f = d[j];
+        g = e[j];
+        for (let k = j; k <= i - 1; k++) w[cj + k] -= f * e[k] + g * d[k];
+        d[j] = w[cj + i - 1];
+        w[cj + i] = 0;
+      }
+    }
+    d[i] = h;
+  }
+  if (!accumulate) {
+    // Without vectors the diagonal of the reduced matrix is all tql2 needs (JAMA reads it back from V).
+    for (let j = 0; j < n; j++) d[j] = w[j * n + j];
+    e[0] = 0;
+    return;
+  }
+  for (let i = 0; i < n - 1; i++) {
+    const ci = i * n;
+    const ci1 = (i + 1) * n;
+    w[ci + n - 1] = w[ci + i];
+    w[ci + i] = 1;
+    const h = d[i + 1];
+    if (h !== 0) {
+      for (let k = 0; k <= i; k++) d[k] = w[ci1 + k] / h;
+      for (let j = 0; j <= i; j++) {
+        const cj = j * n;
+        let g = 0;
+        for (let k = 0; k <= i; k++) g += w[ci1 + k] * w[cj + k];
+        for (let k = 0; k <= i; k++) w[cj + k] -= g * d[k];
+      }
+    }
+    for (let k = 0; k <= i; k++) w[ci1 + k] = 0;
+  }
+  for (let j = 0; j < n; j++) {
+    d[j] = w[j * n + n - 1];
+    w[j * n + n - 1] = 0;
+  }
+  w[(n - 1) * n + n - 1] = 1;
+  e[0] = 0;
+}
+
+// Implicit QL on the tridiagonal (d, e), rotating the columns of V (contiguous rows of w) when asked.
+function tql2(w: Float64Array, n: number, d: Float64Array, e: Float64Array, vectors: boolean): void {
+  for (let i = 1; i < n; i++) e[i - 1] = e[i];
+  e[n - 1] = 0;
+  let f = 0;
+  let tst1 = 0;
+  const eps = 2 ** -52;
+  for (let l = 0; l < n; l++) {
+    tst1 = Math.max(tst1, Math.abs(d[l]) + Math.abs(e[l]));
+    let m = l;
+    while (m < n) {
+      if (Math.abs(e[m]) <= eps * tst1) break;
+      m++;
+    }
+    if (m > l) {
+      let iter = 0;
+      do {
+        if (++iter > 100) throw new Error(`symEig: QL iteration did not converge for eigenvalue ${l}`);
+        let g = d[l];
+        let p = (d[l + 1] - g) / (2 * e[l]);
+        let r = hypot(p, 1);
+        if (p < 0) r = -r;
+        d[l] = e[l] / (p + r);
+        d[l + 1] = e[l] * (p + r);
+        const dl1 = d[l + 1];
+        let h = g - d[l];
+        for (let i = l + 2; i < n; i++) d[i] -= h;
+        f += h;
+        p = d[m];
+        let c = 1, c2 = 1, c3 = 1;
+        const el1 = e[l + 1];
+        let s = 0, s2 = 0;
+        for (let i = m - 1; i >= l; i--) {
+          c3 = c2;
+          c2 = c;
+          s2 = s;
+          g = c * e[i];
+          h = c * p;
+          r = hypot(p, e[i]);
+          e[i + 1] = s * r;
+          s = e[i] / r;
+          c = p / r;
+          p = c * d[i] - s * g;
+          d[i + 1] = h + s * (c * g + s * d[i]);
+          if (vectors) {
+            const ci = i * n;
+            const ci1 = ci + n;
+            for (let k = 0; k < n; k++) {
+              const hk = w[ci1 + k];
+              const vk = w[ci + k];
+              w[ci1 + k] = s * vk + c * hk;
+              w[ci + k] = c * vk - s * hk;
+            }
+          }
+        }
+        p = (-s * s2 * c3 * el1 * e[l]) / dl1;
+        e[l] = s * p;
+        d[l] = c * p;
+      } while (Math.abs(e[l]) > eps * tst1);
+    }
+    d[l] += f;
+    e[l] = 0;
+  }
+  // Selection sort, ascending, swapping eigenvectors (contiguous rows) along.
+  for (let i = 0; i < n - 1; i++) {
+    let k = i;
+    let p = d[i];
+    for (let j = i + 1; j < n; j++) {
+      if (d[j] < p) {
+        k = j;
+        p = d[j];
+      }
+    }
+    if (k !== i) {
+      d[k] = d[i];
+      d[i] = p;
+      if (vectors) {
+        const ci = i * n, ck = k * n;
+        for (let j = 0; j < n; j++) {
+          const t = w[ci + j];
+          w[ci + j] = w[ck + j];
+          w[ck + j] = t;
+        }
+      }
+    }
+  }
+}
