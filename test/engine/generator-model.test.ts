@@ -1,7 +1,6 @@
 // The AR generator model: causality, KV cache = full recomputation, RAR target-aware embedding,
 // permutation annealing, tensor hygiene.
 import { beforeAll, describe, expect, it } from 'vitest';
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { tf } from '../../engine/tf';
 import { Rng } from '../../engine/rng';
 import {

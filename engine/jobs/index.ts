@@ -1,0 +1,20 @@
+// Job kind → implementation, loaded on first use so the engine starts fast and a job whose
+// module fails to load fails alone.
+import type { JobKind, JsonObject } from '../protocol';
+import type { Job } from './types';
+
+type AnyJob = Job<JsonObject, JsonObject>;
+
+const LOADERS: Partial<Record<JobKind, () => Promise<AnyJob>>> = {
+  selftest: async () => (await import('./selftest')).selftest as AnyJob,
+};
+
+export function registerJob(kind: JobKind, loader: () => Promise<AnyJob>): void {
+  LOADERS[kind] = loader;
+}
+
+export async function loadJob(kind: JobKind): Promise<AnyJob> {
+  const load = LOADERS[kind];
+  if (!load) throw new Error(`This engine has no "${kind}" job yet.`);
+  return load();
+}

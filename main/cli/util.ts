@@ -1,0 +1,46 @@
+// Small helpers shared by the CLI commands: output, tables, opening the lab, following a run.
+import { resolveHome } from '../host/home';
+import { Lab } from '../host/lab';
+import type { RunSummary } from '../../preload/contract';
+
+export class UsageError extends Error {}
+
+export function openLab(home: string | undefined): Lab {
+  return new Lab({ home: resolveHome(home), frontDoor: 'cli' });
+}
+
+export function printJson(v: unknown): void {
+  process.stdout.write(JSON.stringify(v, null, 2) + '\n');
+}
+
+export function table(rows: Record<string, unknown>[], cols: string[]): string {
+  const cell = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'number' && !Number.isInteger(v) ? v.toPrecision(4) : String(v));
+  const w = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (vals: string[]): string => vals.map((v, i) => v.padEnd(w[i])).join('  ').trimEnd();
+  return [line(cols), line(w.map((n) => '-'.repeat(n))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n') + '\n';
+}
+
+/** Starts a job, follows it on stderr, and returns the final run (or the queued one if another host runs jobs). */
+export async function runJob(lab: Lab, start: () => Promise<RunSummary>, quiet = false): Promise<RunSummary> {
+  const run = await start();
+  if (!lab.isWorker) {
+    process.stderr.write(`queued as run ${run.id}; the toklab that holds this lab's queue will run it.\n`);
+    return run;
+  }
+  process.stderr.write(`run ${run.id} (${run.name}) queued\n`);
+  const off = lab.onEvent((e) => {
+    if (quiet) return;
+    if (e.type === 'progress' && e.runId === run.id) process.stderr.write(`\r  ${e.progress.done}/${e.progress.total} ${e.progress.message ?? ''}   `);
+    if (e.type === 'log' && e.runId === run.id) process.stderr.write(`\n  [${e.level}] ${e.message}\n`);
+  });
+  const onSigint = (): void => {
+    process.stderr.write('\ncancelling…\n');
+    void lab.cancelRun(run.id);
+  };
+  process.once('SIGINT', onSigint);
+  const final = await lab.waitForRun(run.id);
+  process.off('SIGINT', onSigint);
+  off();
+  process.stderr.write(`\nrun ${final.id}: ${final.status}${final.error ? ` (${final.error})` : ''}\n`);
+  return final;
+}

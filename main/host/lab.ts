@@ -1,0 +1,306 @@
+// The lab host: one SQLite writer, the persistent job queue and the engine supervisor, behind
+// the LabApi of preload/contract.ts. Plain Node, shared by the app, `toklab serve` and the CLI.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EngineEvent, MetricPoint } from '../../engine/protocol';
+import type {
+  AppInfo,
+  Dataset,
+  LabApi,
+  LabEvent,
+  Progress,
+  RunDetail,
+  RunQuery,
+  RunSummary,
+  StartJobRequest,
+} from '../../preload/contract';
+import type { EngineLauncher } from './engine-channel';
+import { forkLauncher } from './engine-channel';
+import { ensureHome } from './home';
+import { jobPrep, prepareJob } from './job-prep';
+import { openDb, SCHEMA_VERSION } from './store/db';
+import type { JobRow } from './store/repo';
+import { Repo } from './store/repo';
+import { EngineSupervisor } from './supervisor';
+import { APP_VERSION } from './version';
+import type { WorkerLock } from './worker-lock';
+import { acquireWorkerLock } from './worker-lock';
+
+export interface LabOptions {
+  home: string;
+  frontDoor: AppInfo['frontDoor'];
+  launcher?: EngineLauncher;
+  /** Start the engine right away (the UI shows its backend); otherwise on the first job. */
+  eagerEngine?: boolean;
+}
+
+const METRIC_FLUSH_MS = 250;
+const PROGRESS_WRITE_MS = 1000;
+
+export class Lab implements LabApi {
+  readonly repo: Repo;
+  readonly supervisor: EngineSupervisor;
+  private readonly listeners = new Set<(e: LabEvent) => void>();
+  private lock: WorkerLock | null = null;
+  private pumping = false;
+  private closed = false;
+  private current: { job: JobRow; runId: number } | null = null;
+  private pendingMetrics: { runId: number; points: MetricPoint[] }[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
+  private lastProgressWrite = 0;
+  private readonly settled = new Map<number, ((r: RunSummary) => void)[]>();
+
+  constructor(readonly opts: LabOptions) {
+    ensureHome(opts.home);
+    this.repo = new Repo(openDb(join(opts.home, 'lab.db')));
+    this.supervisor = new EngineSupervisor(opts.launcher ?? forkLauncher(opts.home), (s) =>
+      this.emit({ type: 'engine', engine: s }),
+    );
+    const got = acquireWorkerLock(opts.home);
+    if ('release' in got) {
+      this.lock = got;
+      this.recoverAfterCrash();
+    }
+    if (opts.eagerEngine && this.lock) this.supervisor.start().catch(() => {});
+    void this.pump();
+  }
+
+  /** True when this host runs jobs; false when another live toklab holds the queue. */
+  get isWorker(): boolean {
+    return this.lock !== null;
+  }
+
+  onEvent(listener: (e: LabEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.supervisor.stop();
+    this.flushMetrics();
+    this.lock?.release();
+    this.repo.db.close();
+  }
+
+  // ---- LabApi ----
+
+  async appInfo(): Promise<AppInfo> {
+    return { appVersion: APP_VERSION, home: this.opts.home, schemaVersion: SCHEMA_VERSION, frontDoor: this.opts.frontDoor, engine: this.supervisor.status() };
+  }
+
+  async listRuns(query: RunQuery): Promise<RunSummary[]> {
+    return this.repo.listRuns(query);
+  }
+
+  async getRun(id: number): Promise<RunDetail> {
+    this.flushMetrics();
+    const run = this.repo.getRun(id);
+    return { ...run, ...this.repo.runExtras(id), metrics: this.repo.metrics(id), scores: this.repo.scores(id), artifacts: this.repo.artifacts(id) };
+  }
+
+  async startJob(req: StartJobRequest): Promise<RunSummary> {
+    const prepared = prepareJob(req, { repo: this.repo, home: this.opts.home });
+    const run = this.repo.db.transaction(() => {
+      const r = this.repo.createRun({
+        kind: prepared.runKind,
+        jobKind: req.kind,
+        name: prepared.name,
+        config: prepared.spec,
+        seed: prepared.seed,
+        parentId: prepared.parentId,
+        datasetId: prepared.datasetId,
+        appVersion: APP_VERSION,
+      });
+      this.repo.enqueue(r.id, req.kind, prepared.spec);
+      return r;
+    })();
+    const dir = this.runDir(run.id);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ kind: req.kind, spec: prepared.spec, appVersion: APP_VERSION }, null, 2));
+    this.emit({ type: 'run', run });
+    void this.pump();
+    return run;
+  }
+
+  async cancelRun(id: number): Promise<RunSummary> {
+    const run = this.repo.getRun(id);
+    if (run.status === 'queued') {
+      const job = this.repo.openJobForRun(id);
+      this.repo.db.transaction(() => {
+        if (job) this.repo.setJobStatus(job.id, 'finished');
+        this.repo.markFinished(id, 'cancelled', null, null);
+      })();
+      return this.emitRun(id);
+    }
+    if (run.status === 'running' && this.current?.runId === id) this.supervisor.cancel(this.current.job.id);
+    else if (run.status === 'running') throw new Error(`Run ${id} is running in another toklab process; cancel it there.`);
+    return run;
+  }
+
+  async resumeRun(id: number): Promise<RunSummary> {
+    const run = this.repo.getRun(id);
+    if (!['interrupted', 'cancelled', 'failed'].includes(run.status))
+      throw new Error(`Run ${id} is ${run.status}; only interrupted, cancelled or failed runs can be resumed.`);
+    const last = this.repo.lastJobForRun(id);
+    if (!last) throw new Error(`Run ${id} has no job to resume.`);
+    this.repo.db.transaction(() => {
+      this.repo.setStatus(id, 'queued', null);
+      this.repo.enqueue(id, last.kind, last.spec, last.attempt + 1);
+    })();
+    const r = this.emitRun(id);
+    void this.pump();
+    return r;
+  }
+
+  async setRunTags(id: number, tags: string[]): Promise<RunSummary> {
+    this.repo.getRun(id);
+    this.repo.setTags(id, [...new Set(tags.map((t) => t.trim()).filter(Boolean))]);
+    return this.emitRun(id);
+  }
+
+  async setRunNotes(id: number, notes: string): Promise<void> {
+    this.repo.getRun(id);
+    this.repo.setNotes(id, notes);
+  }
+
+  async listDatasets(): Promise<Dataset[]> {
+    return this.repo.listDatasets();
+  }
+
+  async getDataset(id: number): Promise<Dataset> {
+    return this.repo.getDataset(id);
+  }
+
+  async pickFolder(): Promise<string | null> {
+    return null;
+  }
+
+  // ---- helpers for the CLI and tests ----
+
+  /** Resolves when the run reaches a final status (done, failed, cancelled, interrupted). */
+  waitForRun(id: number): Promise<RunSummary> {
+    const r = this.repo.getRun(id);
+    if (!['queued', 'running'].includes(r.status)) return Promise.resolve(r);
+    return new Promise((resolve) => this.settled.set(id, [...(this.settled.get(id) ?? []), resolve]));
+  }
+
+  runDir(id: number): string {
+    return join(this.opts.home, 'runs', String(id));
+  }
+
+  // ---- queue ----
+
+  /** Runs marked running by a host that died: mark them interrupted so nothing is silently lost. */
+  private recoverAfterCrash(): void {
+    const stale = this.repo.runningJobs();
+    if (!stale.length) return;
+    this.repo.db.transaction(() => {
+      for (const j of stale) {
+        this.repo.setJobStatus(j.id, 'finished');
+        this.repo.markFinished(j.runId, 'interrupted', 'toklab stopped while this job was running; resume the run to continue.', null);
+      }
+    })();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping || !this.lock || this.closed) return;
+    this.pumping = true;
+    try {
+      for (let job = this.repo.nextQueuedJob(); job && !this.closed; job = this.repo.nextQueuedJob()) await this.execute(job);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async execute(job: JobRow): Promise<void> {
+    const runId = job.runId;
+    this.current = { job, runId };
+    this.repo.setJobStatus(job.id, 'running');
+    const info = await this.supervisor.start().catch(() => null);
+    this.repo.markStarted(runId, info?.backend ?? null);
+    this.emitRun(runId);
+    const dir = this.runDir(runId);
+    mkdirSync(dir, { recursive: true });
+    let lastProgress: Progress | undefined;
+    const outcome = await this.supervisor.run({ jobId: job.id, runId, kind: job.kind, spec: job.spec, home: this.opts.home, runDir: dir }, (e) => {
+      const p = this.onEngineEvent(runId, e);
+      if (p) lastProgress = p;
+    });
+    this.flushMetrics();
+    this.current = null;
+    const status = outcome.status;
+    const error = outcome.status === 'failed' || outcome.status === 'interrupted' ? outcome.error : null;
+    const result = outcome.status === 'done' ? outcome.result : null;
+    let dataset: Dataset | undefined;
+    let finalError = error;
+    let finalStatus = status;
+    if (result) {
+      try {
+        dataset = jobPrep(job.kind).onDone?.(this.repo.getRun(runId), result, { repo: this.repo, home: this.opts.home }).dataset;
+      } catch (e) {
+        finalStatus = 'failed';
+        finalError = `the job finished but its result could not be recorded: ${(e as Error).message}`;
+      }
+    }
+    this.repo.db.transaction(() => {
+      this.repo.setJobStatus(job.id, 'finished');
+      this.repo.markFinished(runId, finalStatus, finalError, result, lastProgress);
+    })();
+    if (dataset) this.emit({ type: 'dataset', dataset });
+    const run = this.emitRun(runId);
+    for (const cb of this.settled.get(runId) ?? []) cb(run);
+    this.settled.delete(runId);
+  }
+
+  private onEngineEvent(runId: number, e: EngineEvent): Progress | null {
+    switch (e.type) {
+      case 'metrics':
+        this.pendingMetrics.push({ runId, points: e.points });
+        this.flushTimer ??= setTimeout(() => this.flushMetrics(), METRIC_FLUSH_MS);
+        this.emit({ type: 'metrics', runId, points: e.points });
+        return null;
+      case 'progress': {
+        const progress: Progress = { done: e.done, total: e.total, message: e.message };
+        const now = Date.now();
+        if (now - this.lastProgressWrite > PROGRESS_WRITE_MS || e.done >= e.total) {
+          this.lastProgressWrite = now;
+          this.repo.setProgress(runId, progress);
+        }
+        this.emit({ type: 'progress', runId, progress });
+        return progress;
+      }
+      case 'score':
+        this.emit({ type: 'score', score: this.repo.insertScore(runId, e.score.metric, e.score.value, e.score.provenance) });
+        return null;
+      case 'artifact':
+        this.emit({ type: 'artifact', artifact: this.repo.insertArtifact(runId, e.kind, e.path, e.meta) });
+        return null;
+      case 'log':
+        this.emit({ type: 'log', runId, level: e.level, message: e.message });
+        return null;
+      default:
+        return null;
+    }
+  }
+
+  private flushMetrics(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (!this.pendingMetrics.length || !this.repo.db.open) return;
+    const batch = this.pendingMetrics;
+    this.pendingMetrics = [];
+    this.repo.insertMetrics(batch);
+  }
+
+  private emitRun(id: number): RunSummary {
+    const run = this.repo.getRun(id);
+    this.emit({ type: 'run', run });
+    return run;
+  }
+
+  private emit(e: LabEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+}

@@ -1,0 +1,38 @@
+// Opens the lab database: WAL, foreign keys, numbered migrations tracked in user_version.
+// A database written by a newer toklab is refused rather than silently misread.
+import Database from 'better-sqlite3';
+import * as m0001 from './migrations/0001-init';
+
+/** Index i holds migration i+1; append only. */
+const MIGRATIONS: readonly { up: string }[] = [m0001];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export type Db = Database.Database;
+
+export function openDb(file: string): Db {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+export function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    db.close();
+    throw new Error(
+      `lab.db has schema version ${current}, newer than this toklab understands (${SCHEMA_VERSION}). ` +
+        'Update toklab, or point --home at another lab folder.',
+    );
+  }
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v].up);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,96 @@
+// One argument schema per LabApi method: the host checks everything a front door hands it
+// (IPC from the renderer, WebSocket frames) before any handler runs.
+import type { JobKind, LabApi, LabMethod, RunKind, RunQuery, RunStatus, StartJobRequest } from '../../preload/contract';
+import { LAB_METHODS } from '../../preload/contract';
+
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
+const JOB_KINDS: readonly JobKind[] = ['selftest', 'dataset-build', 'train-tokenizer', 'eval-tokenizer', 'extract-tokens', 'train-feature-net', 'train-generator', 'sample', 'eval-generator', 'posttrain'];
+const RUN_KINDS: readonly RunKind[] = ['selftest', 'dataset', 'feature-net', 'tokenizer', 'post-train', 'generator', 'eval', 'sample', 'tokens', 'study'];
+const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted'];
+
+function id(v: unknown, what = 'id'): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new InputError(`${what} must be a positive whole number, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function plainObject(v: unknown, what: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InputError(`${what} must be an object`);
+  return v as Record<string, unknown>;
+}
+
+function oneOf<T extends string>(v: unknown, allowed: readonly T[], what: string): T {
+  if (typeof v !== 'string' || !allowed.includes(v as T)) throw new InputError(`${what} must be one of ${allowed.join(', ')}; got ${JSON.stringify(v)}`);
+  return v as T;
+}
+
+function runQuery(v: unknown): RunQuery {
+  const o = plainObject(v ?? {}, 'query');
+  const q: RunQuery = {};
+  if (o.kind !== undefined) q.kind = oneOf(o.kind, RUN_KINDS, 'query.kind');
+  if (o.status !== undefined) q.status = oneOf(o.status, RUN_STATUSES, 'query.status');
+  if (o.tag !== undefined) {
+    if (typeof o.tag !== 'string') throw new InputError('query.tag must be a string');
+    q.tag = o.tag;
+  }
+  if (o.limit !== undefined) {
+    if (typeof o.limit !== 'number' || !Number.isInteger(o.limit) || o.limit < 1 || o.limit > 10_000) throw new InputError('query.limit must be 1..10000');
+    q.limit = o.limit;
+  }
+  return q;
+}
+
+function startRequest(v: unknown): StartJobRequest {
+  const o = plainObject(v, 'request');
+  const req: StartJobRequest = { kind: oneOf(o.kind, JOB_KINDS, 'kind'), spec: plainObject(o.spec ?? {}, 'spec') as StartJobRequest['spec'] };
+  if (o.name !== undefined) {
+    if (typeof o.name !== 'string' || o.name.length > 200) throw new InputError('name must be a string of at most 200 characters');
+    req.name = o.name;
+  }
+  if (o.parentId !== undefined) req.parentId = id(o.parentId, 'parentId');
+  JSON.stringify(req.spec); // refuses cycles and BigInts early
+  return req;
+}
+
+function tags(v: unknown): string[] {
+  if (!Array.isArray(v) || v.length > 50 || v.some((t) => typeof t !== 'string' || t.length > 64)) throw new InputError('tags must be a list of at most 50 strings of at most 64 characters');
+  return v as string[];
+}
+
+function text(v: unknown, max: number, what: string): string {
+  if (typeof v !== 'string' || v.length > max) throw new InputError(`${what} must be a string of at most ${max} characters`);
+  return v;
+}
+
+type Validators = { [M in LabMethod]: (args: unknown[]) => Parameters<LabApi[M]> };
+
+const VALIDATORS: Validators = {
+  appInfo: () => [],
+  listRuns: (a) => [runQuery(a[0])],
+  getRun: (a) => [id(a[0])],
+  startJob: (a) => [startRequest(a[0])],
+  cancelRun: (a) => [id(a[0])],
+  resumeRun: (a) => [id(a[0])],
+  setRunTags: (a) => [id(a[0]), tags(a[1])],
+  setRunNotes: (a) => [id(a[0]), text(a[1], 20_000, 'notes')],
+  listDatasets: () => [],
+  getDataset: (a) => [id(a[0])],
+  pickFolder: () => [],
+};
+
+export function isLabMethod(m: unknown): m is LabMethod {
+  return typeof m === 'string' && (LAB_METHODS as readonly string[]).includes(m);
+}
+
+/** Validates and dispatches one call; the only way a front door reaches the lab. */
+export async function dispatch(api: LabApi, method: unknown, args: unknown): Promise<unknown> {
+  if (!isLabMethod(method)) throw new InputError(`unknown method ${JSON.stringify(method)}`);
+  if (!Array.isArray(args)) throw new InputError('params must be a list');
+  const parsed = VALIDATORS[method](args);
+  return (api[method] as (...p: unknown[]) => Promise<unknown>)(...parsed);
+}

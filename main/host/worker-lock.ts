@@ -1,0 +1,44 @@
+// One queue worker per lab home: the host holding `worker.lock` runs jobs; any other host
+// (a CLI next to a running app) only enqueues. A lock whose process is gone is taken over.
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface WorkerLock {
+  release(): void;
+}
+
+/** Returns the lock, or the pid of the live process that holds it. */
+export function acquireWorkerLock(home: string): WorkerLock | { heldBy: number } {
+  const file = join(home, 'worker.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return {
+        release: () => {
+          try {
+            if (readFileSync(file, 'utf8') === String(process.pid)) unlinkSync(file);
+          } catch {
+            /* already gone */
+          }
+        },
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(readFileSync(file, 'utf8'));
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) return { heldBy: pid };
+      unlinkSync(file);
+    }
+  }
+  throw new Error(`Could not take ${file}; remove it if no toklab is running.`);
+}

@@ -1,0 +1,180 @@
+// The one definition of the API the renderer sees. The Electron preload bridge, the WebSocket
+// client of `toklab serve` and the host's handlers are all typed against it.
+import type { BackendInfo, JobKind, JsonObject, MetricPoint } from '../engine/protocol';
+
+export type { BackendInfo, JobKind, JsonObject, JsonValue, MetricPoint } from '../engine/protocol';
+
+export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
+export type RunKind =
+  | 'selftest'
+  | 'dataset'
+  | 'feature-net'
+  | 'tokenizer'
+  | 'post-train'
+  | 'generator'
+  | 'eval'
+  | 'sample'
+  | 'tokens'
+  | 'study';
+
+export type EngineState = 'starting' | 'idle' | 'busy' | 'down';
+
+export interface AppInfo {
+  appVersion: string;
+  home: string;
+  schemaVersion: number;
+  frontDoor: 'electron' | 'serve' | 'cli';
+  engine: { state: EngineState; pid: number | null; info: BackendInfo | null; restarts: number };
+}
+
+export interface Progress {
+  done: number;
+  total: number;
+  message?: string;
+}
+
+export interface RunSummary {
+  id: number;
+  kind: RunKind;
+  jobKind: JobKind;
+  name: string;
+  status: RunStatus;
+  parentId: number | null;
+  sweepId: number | null;
+  datasetId: number | null;
+  seed: number | null;
+  backend: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: string | null;
+  tags: string[];
+  progress: Progress | null;
+}
+
+export interface MetricSeries {
+  name: string;
+  steps: number[];
+  values: (number | null)[];
+}
+
+export interface Score {
+  id: number;
+  runId: number;
+  metric: string;
+  value: number;
+  provenance: JsonObject;
+  createdAt: string;
+}
+
+export interface Artifact {
+  id: number;
+  runId: number;
+  kind: string;
+  /** Relative to the lab home; load through `artifactUrl`. */
+  path: string;
+  meta: JsonObject;
+  createdAt: string;
+}
+
+export interface RunDetail extends RunSummary {
+  config: JsonObject;
+  result: JsonObject | null;
+  notes: string;
+  metrics: MetricSeries[];
+  scores: Score[];
+  artifacts: Artifact[];
+}
+
+export interface Dataset {
+  id: number;
+  name: string;
+  kind: string;
+  source: string;
+  resolution: number;
+  channels: number;
+  numClasses: number;
+  trainN: number;
+  valN: number;
+  runId: number | null;
+  meta: JsonObject;
+  createdAt: string;
+}
+
+export interface RunQuery {
+  kind?: RunKind;
+  status?: RunStatus;
+  tag?: string;
+  limit?: number;
+}
+
+export interface StartJobRequest {
+  kind: JobKind;
+  /** Shown in the run list; defaults to the kind and the time. */
+  name?: string;
+  spec: JsonObject;
+  parentId?: number;
+}
+
+export type LabEvent =
+  | { type: 'run'; run: RunSummary }
+  | { type: 'metrics'; runId: number; points: MetricPoint[] }
+  | { type: 'progress'; runId: number; progress: Progress }
+  | { type: 'artifact'; artifact: Artifact }
+  | { type: 'score'; score: Score }
+  | { type: 'dataset'; dataset: Dataset }
+  | { type: 'engine'; engine: AppInfo['engine'] }
+  | { type: 'log'; runId: number | null; level: 'info' | 'warn' | 'error'; message: string };
+
+/** Every method the renderer may call. Arguments are validated in the host (main/host/validate.ts). */
+export interface LabApi {
+  appInfo(): Promise<AppInfo>;
+  listRuns(query: RunQuery): Promise<RunSummary[]>;
+  getRun(id: number): Promise<RunDetail>;
+  startJob(request: StartJobRequest): Promise<RunSummary>;
+  cancelRun(id: number): Promise<RunSummary>;
+  resumeRun(id: number): Promise<RunSummary>;
+  setRunTags(id: number, tags: string[]): Promise<RunSummary>;
+  setRunNotes(id: number, notes: string): Promise<void>;
+  listDatasets(): Promise<Dataset[]>;
+  getDataset(id: number): Promise<Dataset>;
+  /** A native folder picker where there is one (Electron); null in a browser. */
+  pickFolder(): Promise<string | null>;
+}
+
+export type LabMethod = keyof LabApi;
+
+/** The method names, checked against LabApi both ways at compile time. */
+export const LAB_METHODS = [
+  'appInfo',
+  'listRuns',
+  'getRun',
+  'startJob',
+  'cancelRun',
+  'resumeRun',
+  'setRunTags',
+  'setRunNotes',
+  'listDatasets',
+  'getDataset',
+  'pickFolder',
+] as const satisfies readonly LabMethod[];
+
+type Missing = Exclude<LabMethod, (typeof LAB_METHODS)[number]>;
+export const METHODS_COMPLETE: Missing extends never ? true : Missing = true;
+
+/** What the renderer gets on `window.lab` (Electron) or from the WebSocket client (browser). */
+export interface LabBridge extends LabApi {
+  onEvent(listener: (event: LabEvent) => void): () => void;
+  artifactUrl(path: string): string;
+}
+
+/** IPC channel for a method, `domain:verb` style kept in one place. */
+export const channelFor = (m: LabMethod): string => `lab:${m}`;
+export const EVENT_CHANNEL = 'lab:event';
+
+/** WebSocket frames of `toklab serve`. */
+export type WsClientFrame = { id: number; method: LabMethod; params: unknown[] };
+export type WsServerFrame =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: string }
+  | { event: LabEvent };
