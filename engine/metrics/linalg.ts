@@ -13,9 +13,10 @@ export interface SymEig {
 const K_BLOCK = 256;
 const J_BLOCK = 64;
 
+
 /**
  * C[i,j] (+)= Σ_p A[i,p]·B[j,p] with A [m,k], B [n,k], C [m,n]. Tiled over p and j so a tile of B stays
- * in cache, 2×2 register blocks inside. `upper`: only blocks with j ≥ i are computed (square symmetric
+ * in cache, 4×2 register blocks inside. `upper`: only blocks with j ≥ i are computed (square symmetric
  * results; call `mirrorUpper` afterwards). `accumulate`: add to C instead of overwriting it.
  */
 export function gemmABt(
@@ -35,34 +36,39 @@ export function gemmABt(
     for (let j0 = 0; j0 < n; j0 += J_BLOCK) {
       const j1 = Math.min(n, j0 + J_BLOCK);
       const iEnd = upper ? Math.min(m, j1) : m;
-      for (let i = 0; i < iEnd; i += 2) {
-        const i2 = i + 1 < m;
-        const ai = i * k;
-        const ai2 = ai + k;
-        let jStart = j0;
-        if (upper && i > j0) jStart = i;
+      for (let i = 0; i < iEnd; i += 4) {
+        const full = i + 3 < m;
+        const a0 = i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
+        const jStart = upper && i > j0 ? i : j0;
         for (let j = jStart; j < j1; j += 2) {
-          const j2 = j + 1 < j1;
-          const bj = j * k;
-          const bj2 = bj + k;
-          if (i2 && j2) {
-            let s00 = 0, s01 = 0, s10 = 0, s11 = 0;
+          if (full && j + 1 < j1) {
+            const b0 = j * k, b1 = b0 + k;
+            let s00 = 0, s01 = 0, s10 = 0, s11 = 0, s20 = 0, s21 = 0, s30 = 0, s31 = 0;
             for (let p = p0; p < p1; p++) {
-              const x0 = a[ai + p], x1 = a[ai2 + p];
-              const y0 = b[bj + p], y1 = b[bj2 + p];
+              const y0 = b[b0 + p], y1 = b[b1 + p];
+              const x0 = a[a0 + p], x1 = a[a1 + p], x2 = a[a2 + p], x3 = a[a3 + p];
               s00 += x0 * y0;
               s01 += x0 * y1;
               s10 += x1 * y0;
               s11 += x1 * y1;
+              s20 += x2 * y0;
+              s21 += x2 * y1;
+              s30 += x3 * y0;
+              s31 += x3 * y1;
             }
             const ci = i * n + j;
             c[ci] += s00;
             c[ci + 1] += s01;
             c[ci + n] += s10;
             c[ci + n + 1] += s11;
+            c[ci + 2 * n] += s20;
+            c[ci + 2 * n + 1] += s21;
+            c[ci + 3 * n] += s30;
+            c[ci + 3 * n + 1] += s31;
           } else {
-            for (let ii = i; ii < Math.min(i + 2, m); ii++) {
-              for (let jj = j; jj < Math.min(j + 2, j1); jj++) {
+            const iiEnd = Math.min(i + 4, m), jjEnd = Math.min(j + 2, j1);
+            for (let ii = i; ii < iiEnd; ii++) {
+              for (let jj = j; jj < jjEnd; jj++) {
                 let s = 0;
                 for (let p = p0; p < p1; p++) s += a[ii * k + p] * b[jj * k + p];
                 c[ii * n + jj] += s;
@@ -246,6 +252,7 @@ function tql2(w: Float64Array, n: number, d: Float64Array, e: Float64Array, vect
   let f = 0;
   let tst1 = 0;
   const eps = 2 ** -52;
+  const rotations = vectors ? new RotationLog() : null;
   for (let l = 0; l < n; l++) {
     tst1 = Math.max(tst1, Math.abs(d[l]) + Math.abs(e[l]));
     let m = l;
@@ -283,16 +290,7 @@ function tql2(w: Float64Array, n: number, d: Float64Array, e: Float64Array, vect
           c = p / r;
           p = c * d[i] - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]);
-          if (vectors) {
-            const ci = i * n;
-            const ci1 = ci + n;
-            for (let k = 0; k < n; k++) {
-              const hk = w[ci1 + k];
-              const vk = w[ci + k];
-              w[ci1 + k] = s * vk + c * hk;
-              w[ci + k] = c * vk - s * hk;
-            }
-          }
+          if (rotations) rotations.push(i, c, s);
         }
         p = (-s * s2 * c3 * el1 * e[l]) / dl1;
         e[l] = s * p;
@@ -302,6 +300,7 @@ function tql2(w: Float64Array, n: number, d: Float64Array, e: Float64Array, vect
     d[l] += f;
     e[l] = 0;
   }
+  if (rotations) rotations.applyTo(w, n);
   // Selection sort, ascending, swapping eigenvectors (contiguous rows) along.
   for (let i = 0; i < n - 1; i++) {
     let k = i;
@@ -323,6 +322,55 @@ function tql2(w: Float64Array, n: number, d: Float64Array, e: Float64Array, vect
           w[ck + j] = t;
         }
       }
+    }
+  }
+}
+
+/**
+ * The Givens rotations of tql2, recorded in order and replayed on column strips of V afterwards:
+ * each strip stays in cache across all rotations instead of streaming the whole matrix per QL sweep.
+ */
+class RotationLog {
+  private idx = new Int32Array(1 << 16);
+  private cs = new Float64Array(2 << 16);
+  private count = 0;
+
+  push(i: number, c: number, s: number): void {
+    if (this.count === this.idx.length) {
+      const idx = new Int32Array(this.idx.length * 2);
+      idx.set(this.idx);
+      this.idx = idx;
+      const cs = new Float64Array(this.cs.length * 2);
+      cs.set(this.cs);
+      this.cs = cs;
+    }
+    this.idx[this.count] = i;
+    this.cs[2 * this.count] = c;
+    this.cs[2 * this.count + 1] = s;
+    this.count++;
+  }
+
+  /** Rotation (i, c, s) maps rows i, i+1 of w (V's columns i, i+1) to (c·vᵢ − s·vᵢ₊₁, s·vᵢ + c·vᵢ₊₁). */
+  applyTo(w: Float64Array, n: number): void {
+    const width = 32;
+    const strip = new Float64Array(n * width);
+    const { idx, cs, count } = this;
+    for (let k0 = 0; k0 < n; k0 += width) {
+      const kw = Math.min(width, n - k0);
+      // [n, kw] strip of w, rows contiguous
+      for (let r = 0; r < n; r++) for (let t = 0; t < kw; t++) strip[r * kw + t] = w[r * n + k0 + t];
+      for (let q = 0; q < count; q++) {
+        const ci = idx[q] * kw;
+        const ci1 = ci + kw;
+        const c = cs[2 * q], s = cs[2 * q + 1];
+        for (let t = 0; t < kw; t++) {
+          const hk = strip[ci1 + t];
+          const vk = strip[ci + t];
+          strip[ci1 + t] = s * vk + c * hk;
+          strip[ci + t] = c * vk - s * hk;
+        }
+      }
+      for (let r = 0; r < n; r++) for (let t = 0; t < kw; t++) w[r * n + k0 + t] = strip[r * kw + t];
     }
   }
 }
