@@ -39,7 +39,7 @@ export interface ShapesData {
   classes: string[];
 }
 
-type Sdf = (px: number, py: number) => number;
+export type Sdf = (px: number, py: number) => number;
 
 const SS = 4; // supersampling grid per edge pixel (SS×SS samples)
 
@@ -148,8 +148,8 @@ function contrastingColour(rng: Rng, bg: Colour): Colour {
   return luma(bg) > 0.5 ? { r: 0.05, g: 0.05, b: 0.05 } : { r: 0.95, g: 0.95, b: 0.95 };
 }
 
-/** Builds the SDF of one item of class `cls` in image coordinates [-1, 1]² (y down), with its random pose. */
-function makeSdf(cls: number, rng: Rng): Sdf {
+/** The SDF of one item of class `cls` in image coordinates [-1, 1]² (y down), its pose drawn from `rng`. */
+export function shapeSdf(cls: number, rng: Rng): Sdf {
   const name = SHAPE_CLASSES[cls];
   if (name === 'stripes-horizontal' || name === 'stripes-diagonal' || name === 'checker') {
     const period = 0.25 + 0.35 * rng.uniform();
@@ -225,6 +225,36 @@ function makeSdf(cls: number, rng: Rng): Sdf {
 }
 
 /**
+ * Box-filtered coverage [res·res] (row-major) of the region sdf < 0 over [-1, 1]²: SS×SS samples per
+ * pixel, skipped where the centre is over half a pixel diagonal from the edge (needs |sdf| ≤ true
+ * distance). `exhaustive` samples every pixel, the reference the shortcut must equal.
+ */
+export function coverage(sdf: Sdf, res: number, exhaustive = false): Float32Array {
+  const out = new Float32Array(res * res);
+  const px = 2 / res; // pixel size in [-1, 1] units
+  const full = exhaustive ? Infinity : px * Math.SQRT1_2;
+  const sub = px / SS;
+  for (let j = 0; j < res; j++) {
+    const y = (j + 0.5) * px - 1;
+    for (let i = 0; i < res; i++) {
+      const x = (i + 0.5) * px - 1;
+      const d = sdf(x, y);
+      if (d <= -full) out[j * res + i] = 1;
+      else if (d >= full) out[j * res + i] = 0;
+      else {
+        let inside = 0;
+        for (let sj = 0; sj < SS; sj++) {
+          const yy = y - px / 2 + (sj + 0.5) * sub;
+          for (let si = 0; si < SS; si++) if (sdf(x - px / 2 + (si + 0.5) * sub, yy) < 0) inside++;
+        }
+        out[j * res + i] = inside / (SS * SS);
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * Draws one image into `out` at `offset` (uint8 HWC, `channels` 1 or 3).
  * Background: a plain colour or a linear gradient between two nearby colours.
  */
@@ -237,31 +267,19 @@ export function drawShape(cls: number, itemSeed: number, res: number, channels: 
   const gx = Math.cos(ga) * 0.5;
   const gy = Math.sin(ga) * 0.5;
   const fg = contrastingColour(rng, { r: (bg0.r + bg1.r) / 2, g: (bg0.g + bg1.g) / 2, b: (bg0.b + bg1.b) / 2 });
-  const sdf = makeSdf(cls, rng);
-  const px = 2 / res; // pixel size in [-1, 1] units
-  const full = px * Math.SQRT1_2; // beyond half a diagonal the pixel is entirely on one side
-  const sub = px / SS;
+  const sdf = shapeSdf(cls, rng);
+  const cov = coverage(sdf, res);
+  const px = 2 / res;
   let o = offset;
   for (let j = 0; j < res; j++) {
     const y = (j + 0.5) * px - 1;
     for (let i = 0; i < res; i++) {
       const x = (i + 0.5) * px - 1;
-      const d = sdf(x, y);
-      let cov: number;
-      if (d <= -full) cov = 1;
-      else if (d >= full) cov = 0;
-      else {
-        let inside = 0;
-        for (let sj = 0; sj < SS; sj++) {
-          const yy = y - px / 2 + (sj + 0.5) * sub;
-          for (let si = 0; si < SS; si++) if (sdf(x - px / 2 + (si + 0.5) * sub, yy) < 0) inside++;
-        }
-        cov = inside / (SS * SS);
-      }
+      const a = cov[j * res + i];
       const t = gradient ? clamp(0.5 + x * gx + y * gy, 0, 1) : 0;
-      const r = (bg0.r + (bg1.r - bg0.r) * t) * (1 - cov) + fg.r * cov;
-      const g = (bg0.g + (bg1.g - bg0.g) * t) * (1 - cov) + fg.g * cov;
-      const b = (bg0.b + (bg1.b - bg0.b) * t) * (1 - cov) + fg.b * cov;
+      const r = (bg0.r + (bg1.r - bg0.r) * t) * (1 - a) + fg.r * a;
+      const g = (bg0.g + (bg1.g - bg0.g) * t) * (1 - a) + fg.g * a;
+      const b = (bg0.b + (bg1.b - bg0.b) * t) * (1 - a) + fg.b * a;
       if (channels === 3) {
         out[o++] = Math.round(r * 255);
         out[o++] = Math.round(g * 255);
