@@ -69,6 +69,8 @@ export async function writePng(path: string, img: RawImage): Promise<void> {
   await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
     raw: { width: img.width, height: img.height, channels: img.channels },
   })
+    // Without this sharp widens one-channel input to an sRGB PNG.
+    .toColourspace(img.channels === 1 ? 'b-w' : 'srgb')
     .png({ compressionLevel: 6 })
     .toFile(tmp);
   renameSync(tmp, path);
