@@ -114,7 +114,12 @@ export async function decodeImage(path: string, res: number, channels: 1 | 3): P
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
   } catch (e) {
-    const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0].trim();
+    const msg = (e instanceof Error ? e.message : String(e))
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .join(' ')
+      .slice(0, 200);
     throw new Error(`could not decode: ${msg}`);
   }
   const { data, info } = out;
