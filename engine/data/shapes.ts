@@ -210,8 +210,9 @@ export function shapeSdf(cls: number, rng: Rng): Sdf {
       break;
     }
     case 'diamond': {
-      const bx = size * 0.6;
-      local = (x, y) => sdRhombus(x, y, bx, size);
+      const bx = size * 0.75;
+      const by = size * 1.2;
+      local = (x, y) => sdRhombus(x, y, bx, by);
       break;
     }
     default:
