@@ -140,3 +140,25 @@ export function readZip(buf: Uint8Array, name: string): Map<string, Uint8Array> 
   }
   return out;
 }
+
+/** A v1 .npy image (C order, little-endian) of a float32/float64 array, e.g. features [N,d] for `toklab fid`. */
+export function encodeNpy(data: Float32Array | Float64Array, shape: readonly number[]): Uint8Array {
+  const count = shape.reduce((p, v) => p * v, 1);
+  if (count !== data.length) throw new Error(`encodeNpy: shape [${shape.join(', ')}] needs ${count} values, got ${data.length}`);
+  const descr = data instanceof Float32Array ? '<f4' : '<f8';
+  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${dims}), }`;
+  // pad so the data starts on a 64-byte boundary, header ends with '\n' (as numpy writes it)
+  while ((10 + header.length + 1) % 64 !== 0) header += ' ';
+  header += '\n';
+  if (header.length > 0xffff) throw new Error('encodeNpy: header too long for format 1.0');
+  const out = new Uint8Array(10 + header.length + data.byteLength);
+  out.set(MAGIC);
+  out[6] = 1;
+  out[7] = 0;
+  out[8] = header.length & 0xff;
+  out[9] = header.length >> 8;
+  out.set(new TextEncoder().encode(header), 10);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
+  return out;
+}
