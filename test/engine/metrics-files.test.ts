@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { computeFidFromFiles, parseFeatureFile, readFeatureFile } from '../../engine/metrics/feature-files';
-import { parseNpy, readZip } from '../../engine/metrics/npy';
+import { encodeNpy, parseNpy, readZip } from '../../engine/metrics/npy';
 
 const dir = join(__dirname, '../fixtures/metrics');
 const files = join(dir, 'files');
@@ -74,6 +74,16 @@ describe('npy reader', () => {
     const d4 = parseNpy(readFileSync(join(files, 'd4.npy')), 'd4.npy');
     expect(d4.shape).toEqual([3, 4]);
     expect(Array.from(d4.data)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  });
+
+  it('encodeNpy round-trips float32 and float64, 1-D and 2-D, with a 64-byte aligned header', () => {
+    const x = new Float32Array([1, -2, 3.5, 1e-8, 7, 8]);
+    const e = encodeNpy(x, [3, 2]);
+    expect((10 + (e[8] | (e[9] << 8))) % 64).toBe(0);
+    expect(parseNpy(e, 'x.npy')).toEqual({ dtype: '<f4', shape: [3, 2], data: x });
+    const y = new Float64Array([Math.PI, -1e300]);
+    expect(parseNpy(encodeNpy(y, [2]), 'y.npy')).toEqual({ dtype: '<f8', shape: [2], data: y });
+    expect(() => encodeNpy(y, [3])).toThrow(/needs 3 values/);
   });
 
   it('round-trips a hand-written header with an unaligned data offset', () => {
