@@ -17,5 +17,4 @@ describe('fid benchmark', () => {
     expect(last.name).toMatch(/scipy sqrtm/);
     expect(String(last.details?.skipped)).toMatch(/could not run \/nonexistent\/python3/);
   });
-
 });
