@@ -23,6 +23,18 @@ const ADDED: KernelConfig[] = [
   ...WASM_CPU_FALLBACKS.map((name) => ({ kernelName: name, backendName: WASM, kernelFunc: cpuFallback(name) })),
 ];
 
+/**
+ * Stock wasm 4.22 kernels that compute wrong gradients, replaced by the cpu code:
+ * MaxPoolGrad drops the gradient of windows whose maximum is negative; ResizeNearestNeighborGrad
+ * reads the wrong dy rows for every batch element after the first.
+ */
+export const WASM_BROKEN_REPLACED = [tf.MaxPoolGrad, tf.ResizeNearestNeighborGrad] as const;
+const REPLACED: KernelConfig[] = WASM_BROKEN_REPLACED.map((name) => ({
+  kernelName: name,
+  backendName: WASM,
+  kernelFunc: cpuFallback(name),
+}));
+
 /** Stock kernels wrapped to transpose operands explicitly. */
 const WRAPPED_MATMULS = [tf.BatchMatMul, tf._FusedMatMul];
 
@@ -37,6 +49,14 @@ export function installWasmKernels(): string[] {
     const existing = lookup(config.kernelName, WASM);
     if (existing == null) tf.registerKernel(config);
     else if (existing.kernelFunc !== config.kernelFunc) continue;
+    patched.push(config.kernelName);
+  }
+  for (const config of REPLACED) {
+    const existing = lookup(config.kernelName, WASM);
+    if (existing?.kernelFunc !== config.kernelFunc) {
+      if (existing != null) tf.unregisterKernel(config.kernelName, WASM);
+      tf.registerKernel(config);
+    }
     patched.push(config.kernelName);
   }
   for (const name of WRAPPED_MATMULS) {

@@ -45,8 +45,9 @@ export function callKernel(
 
 /** A new output tensor on `backend` holding `values`. */
 export function makeOutput(backend: BackendLike, shape: number[], dtype: tf.DataType, values: Values): TensorInfo {
-  if (backend.makeOutput) return backend.makeOutput(shape, dtype, undefined, values);
+  // cpu also has a makeOutput, with another signature (values first): prefer makeTensorInfo.
   if (backend.makeTensorInfo) return backend.makeTensorInfo(shape, dtype, values);
+  if (backend.makeOutput) return backend.makeOutput(shape, dtype, undefined, values);
   throw new Error('toklab kernels: backend cannot create outputs');
 }
 
