@@ -30,24 +30,39 @@ function toF64(x: Features): Float64Array {
   return x instanceof Float64Array ? x : Float64Array.from(x);
 }
 
-/** Σ_{i,j} k(x_i, y_j), skipping i = j when `skipDiagonal` (x and y are then the same set). */
-function kernelSum(x: Float64Array, nx: number, y: Float64Array, ny: number, d: number, skipDiagonal: boolean): number {
+/** Σ_{i,j} k(x_i, y_j) over [nx, ny] in row blocks. */
+function crossKernelSum(x: Float64Array, nx: number, y: Float64Array, ny: number, d: number): number {
   const g = new Float64Array(ROW_BLOCK * ny);
   let total = 0;
   for (let r0 = 0; r0 < nx; r0 += ROW_BLOCK) {
     const rb = Math.min(ROW_BLOCK, nx - r0);
     // x rows [r0, r0+rb) against all of y → gram block [rb, ny]
     gemmABt(x.subarray(r0 * d, (r0 + rb) * d), y, rb, ny, d, g);
-    for (let i = 0; i < rb; i++) {
-      const o = i * ny;
-      for (let j = 0; j < ny; j++) {
-        if (skipDiagonal && r0 + i === j) continue;
-        const t = g[o + j] / d + 1;
-        total += t * t * t;
-      }
+    for (let t = 0; t < rb * ny; t++) {
+      const v = g[t] / d + 1;
+      total += v * v * v;
     }
   }
   return total;
+}
+
+/** Σ_{i≠j} k(x_i, x_j) = 2·Σ_{i<j}: each row block only meets the rows from its own start on. */
+function selfKernelSum(x: Float64Array, n: number, d: number): number {
+  const g = new Float64Array(ROW_BLOCK * n);
+  let total = 0;
+  for (let r0 = 0; r0 < n; r0 += ROW_BLOCK) {
+    const rb = Math.min(ROW_BLOCK, n - r0);
+    const cols = n - r0;
+    // rows [r0, r0+rb) against rows [r0, n) → [rb, cols]; keep column j > row i
+    gemmABt(x.subarray(r0 * d, (r0 + rb) * d), x.subarray(r0 * d), rb, cols, d, g);
+    for (let i = 0; i < rb; i++) {
+      for (let j = i + 1; j < cols; j++) {
+        const v = g[i * cols + j] / d + 1;
+        total += v * v * v;
+      }
+    }
+  }
+  return 2 * total;
 }
 
 /** Unbiased MMD² between x [nx,d] and y [ny,d]; sizes may differ (each needs ≥ 2 samples). */
@@ -55,9 +70,9 @@ export function mmd2Unbiased(x: Features, nx: number, y: Features, ny: number, d
   if (nx < 2 || ny < 2) throw new Error(`KID needs at least 2 samples per side, got ${nx} and ${ny}`);
   if (x.length !== nx * d || y.length !== ny * d) throw new Error(`KID: feature buffers do not match shapes [${nx},${d}] and [${ny},${d}]`);
   const xf = toF64(x), yf = toF64(y);
-  const kxx = kernelSum(xf, nx, xf, nx, d, true);
-  const kyy = kernelSum(yf, ny, yf, ny, d, true);
-  const kxy = kernelSum(xf, nx, yf, ny, d, false);
+  const kxx = selfKernelSum(xf, nx, d);
+  const kyy = selfKernelSum(yf, ny, d);
+  const kxy = crossKernelSum(xf, nx, yf, ny, d);
   return kxx / (nx * (nx - 1)) + kyy / (ny * (ny - 1)) - (2 * kxy) / (nx * ny);
 }
 
