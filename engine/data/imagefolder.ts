@@ -139,7 +139,7 @@ export interface ImportOptions {
   /** Share of each class held out for validation, in [0, 0.5]; default 0.1. */
   valShare?: number;
   seed?: number;
-  /** Images decoded at once (sharp works off the JS thread); default 4. */
+  /** Images decoded at once (sharp decodes on the libuv pool, off the JS thread); default 8. */
   concurrency?: number;
   onProgress?: (done: number, total: number, message?: string) => void;
   /** Checked between groups of `concurrency` images; aborting throws JobCancelled and leaves no files behind. */
@@ -171,7 +171,7 @@ export async function importImageFolder(opts: ImportOptions): Promise<DatasetMan
   try {
     fd = openSync(allPath, 'w+');
     const labels: number[] = [];
-    const conc = Math.max(1, opts.concurrency ?? 4);
+    const conc = Math.max(1, opts.concurrency ?? 8);
     for (let i = 0; i < total; i += conc) {
       checkAbort(opts.signal);
       const chunk = scan.files.slice(i, i + conc);
