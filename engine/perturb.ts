@@ -1,0 +1,179 @@
+// Latent perturbation (METHOD §2): replace tokens by nearby codes to simulate AR sampling error.
+// Shared by tokenizer training (LP) and evaluation (pFID). Follows RobusTok/ImageFolder's reference code;
+// the paper-text variants (exact count, code anchor, exclude self) are options.
+import { tf } from './tf';
+import type { Rng } from './rng';
+import { annealRatio, type AnnealSchedule } from './train/schedules';
+import { lookup, similarity, straightThrough, type QuantizerConfig } from './models/quantizer';
+
+export interface LpKnobs {
+  /** α: chance that a token becomes a candidate (or the share of tokens, 'exact'). */
+  alpha: number;
+  /** β: share of the batch's images that are perturbed (the first ⌊B·β⌋). */
+  beta: number;
+  /** δ: number of nearest codes a candidate draws from, absolute or as a share of K. */
+  delta: number;
+  deltaMode: 'abs' | 'share';
+  /** Draw from ranks 0..δ−1 (true, reference code) or 1..δ−1 (false). */
+  includeSelf: boolean;
+  /** 'bernoulli' per token (reference) or 'exact': round(α·h·w) tokens per image (paper). */
+  selection: 'bernoulli' | 'exact';
+  /** Rank codes by distance to the latent z_t (reference) or to the chosen code e_k (paper). */
+  anchor: 'z' | 'code';
+}
+
+export const DEFAULT_LP: LpKnobs = { alpha: 1, beta: 0.1, delta: 0.024, deltaMode: 'share', includeSelf: true, selection: 'bernoulli', anchor: 'z' };
+
+/** δ as a whole number of codes in [1, K]; a share maps to max(1, round(share·K)). */
+export function resolveDelta(k: Pick<LpKnobs, 'delta' | 'deltaMode'>, K: number): number {
+  const d = k.deltaMode === 'share' ? Math.round(k.delta * K) : Math.round(k.delta);
+  return Math.min(K, Math.max(1, d));
+}
+
+/** Chance that a token of a perturbed image really changes: α(δ−1)/δ with self, α without (0 when δ = 1). */
+export function expectedFlipRate(k: { alpha: number; delta: number; includeSelf: boolean }): number {
+  if (k.delta <= 1) return 0;
+  return k.includeSelf ? (k.alpha * (k.delta - 1)) / k.delta : k.alpha;
+}
+
+/**
+ * Knobs for epoch `epoch` of `total`: α_e = r·α, δ_e = max(1, ⌊r·δ⌋), β constant (METHOD §2).
+ * A share-of-K δ needs K; the result always carries an absolute δ.
+ */
+export function annealKnobs(k: LpKnobs, epoch: number, total: number, anneal: AnnealSchedule | null, K?: number): LpKnobs {
+  if (k.deltaMode === 'share' && K === undefined) throw new Error('annealKnobs: δ is a share of K, pass K');
+  const delta = k.deltaMode === 'share' ? resolveDelta(k, K as number) : Math.round(k.delta);
+  const r = anneal ? annealRatio(epoch, total, anneal) : 1;
+  return { ...k, alpha: r * k.alpha, delta: Math.max(1, Math.floor(r * delta)), deltaMode: 'abs' };
+}
+
+export interface DrawResult {
+  /** Token indices after perturbation, [B·h·w] row-major. */
+  indices: Int32Array;
+  /** 1 where the token changed. */
+  mask: Uint8Array;
+  /** Rank drawn for each candidate token, −1 elsewhere (for tests and the flip map). */
+  rank: Int32Array;
+  perturbedImages: number;
+  candidates: number;
+  changed: number;
+  /** changed / tokens of the perturbed images (compare with `expected`). */
+  flipRate: number;
+  /** changed / all tokens of the batch. */
+  flipRateBatch: number;
+  expected: number;
+}
+
+/**
+ * The random part, in plain JS. `ranks` holds, for every token of the first `nSel` images, its δ
+ * nearest codes with rank 0 = the clean code ([nSel·T, δ] row-major).
+ */
+export function drawPerturbation(clean: Int32Array, ranks: Int32Array, B: number, T: number, k: LpKnobs, rng: Rng): DrawResult {
+  const delta = Math.round(k.delta);
+  const nSel = Math.floor(B * k.beta);
+  const indices = clean.slice();
+  const mask = new Uint8Array(clean.length);
+  const rank = new Int32Array(clean.length).fill(-1);
+  const lo = k.includeSelf ? 0 : 1;
+  const span = delta - lo;
+  let candidates = 0;
+  let changed = 0;
+  if (k.alpha > 0 && delta > 1 && span > 0) {
+    if (ranks.length < nSel * T * delta) throw new Error(`ranks has ${ranks.length} entries, need ${nSel * T * delta}`);
+    const exactCount = Math.round(k.alpha * T);
+    const order = new Int32Array(T);
+    for (let b = 0; b < nSel; b++) {
+      const pick = (t: number): void => {
+        const i = b * T + t;
+        const r = lo + rng.int(span);
+        const code = ranks[i * delta + r];
+        rank[i] = r;
+        candidates++;
+        indices[i] = code;
+        if (code !== clean[i]) {
+          mask[i] = 1;
+          changed++;
+        }
+      };
+      if (k.selection === 'exact') {
+        // partial Fisher–Yates: the first exactCount of a random permutation
+        for (let t = 0; t < T; t++) order[t] = t;
+        for (let t = 0; t < Math.min(exactCount, T); t++) {
+          const j = t + rng.int(T - t);
+          const tmp = order[t];
+          order[t] = order[j];
+          order[j] = tmp;
+          pick(order[t]);
+        }
+      } else {
+        for (let t = 0; t < T; t++) if (rng.uniform() < k.alpha) pick(t);
+      }
+    }
+  }
+  return {
+    indices,
+    mask,
+    rank,
+    perturbedImages: nSel,
+    candidates,
+    changed,
+    flipRate: nSel > 0 ? changed / (nSel * T) : 0,
+    flipRateBatch: clean.length > 0 ? changed / clean.length : 0,
+    expected: expectedFlipRate({ alpha: k.alpha, delta, includeSelf: k.includeSelf }),
+  };
+}
+
+/**
+ * δ nearest codes for each token of the first nSel images, rank 0 forced to the clean code
+ * (ties in topk could otherwise put an equally near code first). [nSel·T, δ] row-major.
+ */
+export function nearestRanks(z: tf.Tensor4D, codes: tf.Tensor2D, clean: Int32Array, nSel: number, delta: number, anchor: 'z' | 'code', cfg: QuantizerConfig): Int32Array {
+  const [, h, w, D] = z.shape;
+  const T = h * w;
+  const N = nSel * T;
+  if (N === 0) return new Int32Array(0);
+  const top = tf.tidy(() => {
+    // [nSel,h,w,D] → [nSel·T, D]
+    const zs = tf.reshape(tf.slice(z, [0, 0, 0, 0], [nSel, h, w, D]), [N, D]) as tf.Tensor2D;
+    const anchorVec = anchor === 'z' ? zs : (lookup(codes, tf.tensor1d(clean.subarray(0, N), 'int32')) as tf.Tensor2D);
+    return tf.topk(similarity(anchorVec, codes, cfg), delta).indices;
+  });
+  const raw = top.dataSync() as Int32Array;
+  top.dispose();
+  const out = new Int32Array(N * delta);
+  for (let i = 0; i < N; i++) {
+    const c = clean[i];
+    out[i * delta] = c;
+    let o = 1;
+    for (let r = 0; r < delta && o < delta; r++) {
+      const v = raw[i * delta + r];
+      if (v !== c) out[i * delta + o++] = v;
+    }
+    // clean code was not in the top δ (only under exact ties): the last neighbour drops out
+  }
+  return out;
+}
+
+/**
+ * Perturb a batch: z [B,h,w,D] (normalized when the codebook is), codes [K,D] as decoded, clean
+ * indices [B·h·w]. Knobs must carry an absolute δ (use resolveDelta/annealKnobs first).
+ */
+export function perturbTokens(z: tf.Tensor4D, codes: tf.Tensor2D, clean: Int32Array, k: LpKnobs, rng: Rng, cfg: QuantizerConfig): DrawResult {
+  const [B, h, w] = z.shape;
+  const T = h * w;
+  const delta = Math.min(codes.shape[0], Math.round(k.delta));
+  const kk = { ...k, delta };
+  const nSel = Math.floor(B * k.beta);
+  const active = k.alpha > 0 && delta > 1 && nSel > 0;
+  const ranks = active ? nearestRanks(z, codes, clean, nSel, delta, k.anchor, cfg) : new Int32Array(0);
+  return drawPerturbation(clean, ranks, B, T, active ? kk : { ...kk, alpha: 0 }, rng);
+}
+
+/** Decoder input for (possibly) perturbed tokens: z_t + sg(e_new − z_t). [B,h,w,D] */
+export function lpDecoderInput(z: tf.Tensor4D, codes: tf.Tensor2D, indices: Int32Array): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [B, h, w] = z.shape;
+    const e = lookup(codes, tf.tensor3d(indices, [B, h, w], 'int32')) as tf.Tensor4D;
+    return straightThrough(z, e);
+  });
+}
