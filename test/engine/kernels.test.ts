@@ -44,8 +44,8 @@ function groupNorm(x: T, groups: number): T {
 }
 
 function causalAttention(q: T, k: T, v: T): T {
-  const T_ = q.shape[2];
-  const scores = tf.div(tf.matMul(q, k, false, true), Math.sqrt(q.shape[3])); // [B,h,T,T]
+  const [, , T_, d] = q.shape as number[];
+  const scores = tf.div(tf.matMul(q, k, false, true), Math.sqrt(d)); // [B,h,T,T]
   const mask = tf.linalg.bandPart(tf.ones([T_, T_]), -1, 0);
   const masked = tf.where(tf.cast(mask, 'bool'), scores, tf.fill(scores.shape, -1e9));
   return tf.matMul(tf.softmax(masked), v); // [B,h,T,d]
@@ -189,11 +189,12 @@ interface Result {
 async function runOn(backend: string, c: Case): Promise<Result> {
   await tf.setBackend(backend);
   const data = makeData(c);
-  return tf.tidy(() => {
+  let res: Result = { outShape: [], out: new Float32Array(0), grads: [] };
+  tf.tidy(() => {
     const xs = data.map((d) => tf.tensor(d.values, d.shape, d.int ? 'int32' : 'float32'));
     const out = c.fn(...xs);
-    const res: Result = { outShape: out.shape, out: out.dataSync() as Float32Array | Int32Array, grads: [] };
-    if (c.noGrad) return res;
+    res = { outShape: out.shape, out: out.dataSync() as Float32Array | Int32Array, grads: [] };
+    if (c.noGrad) return;
     const wr = new Rng(deriveSeed(11, c.name));
     const w = tf.tensor(Array.from({ length: out.size }, () => wr.normal()), out.shape);
     const diff = data.map((d, i) => (d.int ? -1 : i)).filter((i) => i >= 0);
@@ -203,8 +204,8 @@ async function runOn(backend: string, c: Case): Promise<Result> {
       return tf.sum(tf.mul(c.fn(...all), w));
     };
     res.grads = tf.grads(f)(diff.map((i) => xs[i])).map((g) => g.dataSync() as Float32Array);
-    return res;
   });
+  return res;
 }
 
 /** max|a−b| / max(1e-6, max|b|): robust to tiny reference values. */
