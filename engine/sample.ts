@@ -4,6 +4,7 @@
 import { tf } from './tf';
 import { Rng, deriveSeed } from './rng';
 import type { Generator, KvCache, SeqInput } from './models/transformer';
+import { throwIfCancelled } from './jobs/types';
 
 export type CfgSchedule = 'constant' | 'cosine-power';
 
@@ -95,6 +96,7 @@ export interface SampleOptions extends DrawOptions {
   teacher?: { tokens: Int32Array; sigma: number };
   /** false = recompute the whole prefix every step (O(L²); for checks and benchmarks). */
   useCache?: boolean;
+  /** Checked before every step; an abort throws JobCancelled. */
   signal?: AbortSignal;
 }
 
@@ -113,7 +115,7 @@ export async function sampleTokens(o: SampleOptions): Promise<Int32Array> {
   const row = new Float32Array(K);
   try {
     for (let t = 0; t < L; t++) {
-      if (o.signal?.aborted) throw new Error('sampling cancelled');
+      if (o.signal) throwIfCancelled(o.signal);
       const input = useCache ? stepInput(t, t + 1) : stepInput(0, t + 1);
       const logits = cache ? gen.step(cache, input) : gen.forward(input); // [N, T, K]
       const T = input.length;
