@@ -6,9 +6,9 @@ import { Rng, deriveSeed } from '../rng';
 import type { DatasetBuildSpec } from '../specs/dataset-build';
 import { importImageFolder } from './imagefolder';
 import { loadMnist } from './mnist';
-import { openPackedDataset, writePackedDataset } from './packed';
+import { PACKED_FORMAT, SplitWriter, openPackedDataset, writeManifest, writePackedDataset } from './packed';
 import { writePreviews } from './preview';
-import { generateShapes } from './shapes';
+import { SHAPE_CLASSES, streamShapes } from './shapes';
 import { stratifiedSplit } from './split';
 import type { DatasetManifest } from './types';
 
@@ -52,14 +52,37 @@ async function buildPacked(spec: DatasetBuildSpec, hooks: BuildHooks): Promise<D
     });
   }
   if (spec.source === 'shapes') {
+    // Streamed to disk image by image: large counts at 64×64 need not fit in memory.
     const nTrain = spec.trainCount ?? 10000;
     const nVal = spec.valCount ?? 1000;
     const total = nTrain + nVal;
-    const common = { resolution: spec.resolution, channels, shouldStop: stop };
-    const train = generateShapes({ ...common, count: nTrain, seed: deriveSeed(spec.seed, 'train'), onProgress: (d) => hooks.progress?.(d, total, 'drawing shapes') });
-    const val = generateShapes({ ...common, count: nVal, seed: deriveSeed(spec.seed, 'val'), onProgress: (d) => hooks.progress?.(nTrain + d, total, 'drawing shapes') });
-    const resize = 'drawn at resolution (exact SDF shapes, 4×4 supersampled edges)';
-    return writePackedDataset(spec.outDir, { ...base, kind: 'shapes', source: 'builtin:shapes', classes: train.classes, valShare: nVal / total, resize }, { train, val });
+    const bytes = spec.resolution * spec.resolution * channels;
+    const writers = (['train', 'val'] as const).map((s) => new SplitWriter(spec.outDir, s, bytes, SHAPE_CLASSES.length));
+    try {
+      writers.forEach((w, k) => {
+        const offset = k === 0 ? 0 : nTrain;
+        const progress = (d: number): void => hooks.progress?.(offset + d, total, 'drawing shapes');
+        const opts = { count: k === 0 ? nTrain : nVal, seed: deriveSeed(spec.seed, w.split), resolution: spec.resolution, channels, shouldStop: stop, onProgress: progress };
+        streamShapes(opts, (img, label) => w.append(img, label));
+      });
+      const [train, val] = writers.map((w) => w.finish());
+      const resize = 'drawn at resolution (exact SDF shapes, 4×4 supersampled edges)';
+      const manifest: DatasetManifest = {
+        format: PACKED_FORMAT,
+        ...base,
+        kind: 'shapes',
+        source: 'builtin:shapes',
+        classes: [...SHAPE_CLASSES],
+        valShare: total > 0 ? nVal / total : 0,
+        resize,
+        splits: { train, val },
+      };
+      writeManifest(spec.outDir, manifest);
+      return manifest;
+    } catch (e) {
+      writers.forEach((w) => w.abort());
+      throw e;
+    }
   }
   const all = loadMnist({ resolution: spec.resolution, channels, shouldStop: stop, onProgress: (d, t) => hooks.progress?.(d, t, 'reading MNIST digits') });
   const bytes = spec.resolution * spec.resolution * channels;

@@ -292,8 +292,11 @@ export function drawShape(cls: number, itemSeed: number, res: number, channels: 
   }
 }
 
-/** `count` images: class of item i is i mod C before a seeded shuffle; each item drawn from its own seed stream. */
-export function generateShapes(opts: ShapesOptions): ShapesData {
+/**
+ * Streams `count` images to `sink` (the image buffer is reused: copy or write it before returning).
+ * Class of item i is i mod C before a seeded shuffle; each item is drawn from its own seed stream.
+ */
+export function streamShapes(opts: ShapesOptions, sink: (image: Uint8Array, label: number, index: number) => void): void {
   const res = opts.resolution ?? 32;
   const channels = opts.channels ?? 3;
   if (![16, 32, 64].includes(res)) throw new Error(`shapes: resolution ${res} is not supported; use 16, 32 or 64`);
@@ -303,13 +306,24 @@ export function generateShapes(opts: ShapesOptions): ShapesData {
   const y = new Int32Array(n);
   for (let i = 0; i < n; i++) y[i] = i % C;
   new Rng(deriveSeed(opts.seed, 'shapes:labels')).shuffle(y);
-  const per = res * res * channels;
-  const x = new Uint8Array(n * per);
+  const img = new Uint8Array(res * res * channels);
   const base = deriveSeed(opts.seed, 'shapes:items');
   for (let i = 0; i < n; i++) {
     opts.shouldStop?.();
-    drawShape(y[i], deriveSeed(base, `item${i}`), res, channels, x, i * per);
+    drawShape(y[i], deriveSeed(base, `item${i}`), res, channels, img, 0);
+    sink(img, y[i], i);
     if (opts.onProgress && ((i + 1) % 256 === 0 || i + 1 === n)) opts.onProgress(i + 1, n);
   }
+}
+
+/** `count` images in memory (see streamShapes). */
+export function generateShapes(opts: ShapesOptions): ShapesData {
+  const per = (opts.resolution ?? 32) ** 2 * (opts.channels ?? 3);
+  const x = new Uint8Array(Math.max(0, opts.count | 0) * per);
+  const y = new Int32Array(Math.max(0, opts.count | 0));
+  streamShapes(opts, (img, label, i) => {
+    x.set(img, i * per);
+    y[i] = label;
+  });
   return { x, y, classes: [...SHAPE_CLASSES] };
 }

@@ -52,8 +52,8 @@ export function validateDatasetBuildSpec(input: unknown): DatasetBuildSpec {
   if (!outDir || !isAbsolute(outDir)) throw new SpecError('outDir', `must be an absolute path, got ${JSON.stringify(outDir)}`, 'The host fills it with the dataset folder under the lab home.');
   const spec: DatasetBuildSpec = { source, name, resolution: resolution as 16 | 32 | 64, channels, valShare, seed, outDir };
   if (source === 'shapes') {
-    spec.trainCount = num(o, 'trainCount', 10000, 1, 1_000_000, true);
-    spec.valCount = num(o, 'valCount', 1000, 0, 1_000_000, true);
+    spec.trainCount = num(o, 'trainCount', 10000, 1, 500_000, true);
+    spec.valCount = num(o, 'valCount', 1000, 0, 100_000, true);
   }
   if (source === 'folder') {
     const folder = str(o, 'folder', '').trim();

@@ -2,7 +2,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobCancelled } from '../../engine/jobs/types';
 import { ImportRefused, importImageFolder, scanImageFolder } from '../../engine/data/imagefolder';
@@ -13,7 +13,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 type Rgb = [number, number, number];
 
-function solid(w: number, h: number, [r, g, b]: Rgb): sharp.Sharp {
+function solid(w: number, h: number, [r, g, b]: Rgb): Sharp {
   return sharp({ create: { width: w, height: h, channels: 3, background: { r, g, b } } });
 }
 

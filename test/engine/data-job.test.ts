@@ -8,6 +8,8 @@ import { datasetBuild } from '../../engine/jobs/dataset-build';
 import { JobCancelled, type JobContext } from '../../engine/jobs/types';
 import type { JsonObject } from '../../engine/protocol';
 import { openPackedDataset } from '../../engine/data/packed';
+import { generateShapes } from '../../engine/data/shapes';
+import { deriveSeed } from '../../engine/rng';
 import { SpecError } from '../../engine/specs/errors';
 import { validateDatasetBuildSpec } from '../../engine/specs/dataset-build';
 
@@ -92,8 +94,11 @@ describe('dataset-build job', () => {
     // Preview: one row of 8 per class at ×4 with 2-px padding.
     const meta = await sharp(join(home, 'datasets', 'tiny', 'preview.png')).metadata();
     expect([meta.width, meta.height]).toEqual([8 * (64 + 2) + 2, 10 * (64 + 2) + 2]);
+    // Streamed to disk, the images equal the in-memory generator's for the split's derived seed.
     const ds = openPackedDataset(outDir);
-    expect(ds.split('train').n).toBe(30);
+    const want = generateShapes({ count: 30, seed: deriveSeed(4, 'train'), resolution: 16 });
+    expect(Buffer.from(ds.split('train').read([...Array(30).keys()]).x).equals(Buffer.from(want.x))).toBe(true);
+    expect(Array.from(ds.split('train').labels)).toEqual(Array.from(want.y));
     ds.close();
   });
 
