@@ -32,6 +32,8 @@ export interface LabOptions {
   launcher?: EngineLauncher;
   /** Start the engine right away (the UI shows its backend); otherwise on the first job. */
   eagerEngine?: boolean;
+  /** better-sqlite3 addon for Electron's ABI (the app); the Node build otherwise. */
+  nativeBinding?: string;
 }
 
 const METRIC_FLUSH_MS = 250;
@@ -42,7 +44,7 @@ export class Lab implements LabApi {
   readonly supervisor: EngineSupervisor;
   private readonly listeners = new Set<(e: LabEvent) => void>();
   private lock: WorkerLock | null = null;
-  private pumping = false;
+  private pumping: Promise<void> | null = null;
   private closed = false;
   private current: { job: JobRow; runId: number } | null = null;
   private pendingMetrics: { runId: number; points: MetricPoint[] }[] = [];
@@ -52,7 +54,7 @@ export class Lab implements LabApi {
 
   constructor(readonly opts: LabOptions) {
     ensureHome(opts.home);
-    this.repo = new Repo(openDb(join(opts.home, 'lab.db')));
+    this.repo = new Repo(openDb(join(opts.home, 'lab.db'), opts.nativeBinding));
     this.supervisor = new EngineSupervisor(opts.launcher ?? forkLauncher(opts.home), (s) =>
       this.emit({ type: 'engine', engine: s }),
     );
@@ -79,6 +81,8 @@ export class Lab implements LabApi {
     if (this.closed) return;
     this.closed = true;
     await this.supervisor.stop();
+    // let the job in flight record how it ended before the database closes
+    await this.pumping;
     this.flushMetrics();
     this.lock?.release();
     this.repo.db.close();
@@ -204,14 +208,18 @@ export class Lab implements LabApi {
     })();
   }
 
-  private async pump(): Promise<void> {
-    if (this.pumping || !this.lock || this.closed) return;
-    this.pumping = true;
-    try {
-      for (let job = this.repo.nextQueuedJob(); job && !this.closed; job = this.repo.nextQueuedJob()) await this.execute(job);
-    } finally {
-      this.pumping = false;
-    }
+  private pump(): Promise<void> {
+    if (this.pumping || !this.lock || this.closed) return this.pumping ?? Promise.resolve();
+    const run = async (): Promise<void> => {
+      await Promise.resolve(); // so that `pumping` is set before the loop can finish
+      try {
+        for (let job = this.repo.nextQueuedJob(); job && !this.closed; job = this.repo.nextQueuedJob()) await this.execute(job);
+      } finally {
+        this.pumping = null;
+      }
+    };
+    this.pumping = run();
+    return this.pumping;
   }
 
   private async execute(job: JobRow): Promise<void> {

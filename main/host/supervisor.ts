@@ -146,6 +146,10 @@ export class EngineSupervisor {
     if (!f || !('jobId' in m) || m.jobId !== f.jobId) return;
     if (m.type === 'done' || m.type === 'failed' || m.type === 'cancelled') {
       this.inFlight = null;
+      if (m.type === 'cancelled' && this.stopping) {
+        f.settle({ status: 'interrupted', error: 'toklab stopped while the job was running; resume the run to continue.' });
+        return;
+      }
       f.settle(m.type === 'done' ? { status: 'done', result: m.result } : m.type === 'failed' ? { status: 'failed', error: m.error } : { status: 'cancelled' });
       return;
     }

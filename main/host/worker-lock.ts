@@ -12,6 +12,9 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Homes locked by this process (a second Lab in the same process must not take over). */
+const held = new Set<string>();
+
 export interface WorkerLock {
   release(): void;
 }
@@ -19,13 +22,16 @@ export interface WorkerLock {
 /** Returns the lock, or the pid of the live process that holds it. */
 export function acquireWorkerLock(home: string): WorkerLock | { heldBy: number } {
   const file = join(home, 'worker.lock');
+  if (held.has(file)) return { heldBy: process.pid };
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(file, 'wx');
       writeSync(fd, String(process.pid));
       closeSync(fd);
+      held.add(file);
       return {
         release: () => {
+          held.delete(file);
           try {
             if (readFileSync(file, 'utf8') === String(process.pid)) unlinkSync(file);
           } catch {

@@ -2,14 +2,15 @@
 // Every request needs the per-start token the printed URL carries (then kept in a strict
 // cookie), so other local users and web pages cannot drive the lab.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, resolve, sep } from 'node:path';
+import { extname, join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import type { WsClientFrame, WsServerFrame } from '../../preload/contract';
 import type { Lab } from '../host/lab';
+import { safeJoin } from '../host/paths';
 import { dispatch } from '../host/validate';
 
 const TYPES: Record<string, string> = {
@@ -50,16 +51,6 @@ export function csp(port: number): string {
     "frame-ancestors 'none'",
     "form-action 'none'",
   ].join('; ');
-}
-
-/** A path inside `root`, or null when it escapes it (.., symlinks, absolute paths). */
-export function safeJoin(root: string, rel: string): string | null {
-  const rootReal = realpathSync(root);
-  const p = resolve(rootReal, '.' + sep + decodeURIComponent(rel));
-  if (p !== rootReal && !p.startsWith(rootReal + sep)) return null;
-  if (!existsSync(p)) return p;
-  const real = realpathSync(p);
-  return real === rootReal || real.startsWith(rootReal + sep) ? real : null;
 }
 
 export async function serve(opts: ServeOptions): Promise<Served> {

@@ -10,8 +10,9 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 
 export type Db = Database.Database;
 
-export function openDb(file: string): Db {
-  const db = new Database(file);
+/** `nativeBinding`: a better-sqlite3 addon built for another ABI (Electron's), see scripts/electron-native.mjs. */
+export function openDb(file: string, nativeBinding?: string): Db {
+  const db = new Database(file, nativeBinding ? { nativeBinding } : {});
   db.pragma('journal_mode = WAL');
   db.pragma('foreign_keys = ON');
   db.pragma('synchronous = NORMAL');

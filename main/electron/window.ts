@@ -1,0 +1,47 @@
+// The app window with Electron's security defaults on, and the artifact protocol that serves
+// files from the lab home only.
+import { BrowserWindow, net, protocol, shell } from 'electron';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { safeJoin } from '../host/paths';
+
+export const ARTIFACT_SCHEME = 'toklab-artifact';
+
+/** Must run before app ready. */
+export function registerSchemes(): void {
+  protocol.registerSchemesAsPrivileged([{ scheme: ARTIFACT_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+}
+
+export function serveArtifacts(home: string): void {
+  protocol.handle(ARTIFACT_SCHEME, (req) => {
+    const url = new URL(req.url);
+    const file = safeJoin(home, url.pathname.slice(1));
+    if (!file) return new Response('outside the lab home', { status: 403 });
+    return net.fetch(pathToFileURL(file).toString());
+  });
+}
+
+export function createWindow(outDir: string): BrowserWindow {
+  const win = new BrowserWindow({
+    width: 1400,
+    height: 900,
+    title: 'toklab',
+    webPreferences: {
+      preload: join(outDir, 'preload/index.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+    },
+  });
+  // Links open in the user's browser; the window itself never navigates away from the app.
+  win.webContents.setWindowOpenHandler(({ url }) => {
+    if (url.startsWith('https:')) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+  win.webContents.on('will-navigate', (e) => e.preventDefault());
+  const devUrl = process.env.ELECTRON_RENDERER_URL;
+  if (devUrl) void win.loadURL(devUrl);
+  else void win.loadFile(join(outDir, 'renderer/index.html'));
+  return win;
+}

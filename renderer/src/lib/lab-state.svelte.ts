@@ -1,0 +1,81 @@
+// Reactive lab state for the whole renderer: engine status, runs, datasets and live metrics,
+// kept current from the host's event stream.
+import type { AppInfo, Dataset, LabEvent, MetricSeries, Progress, RunSummary } from '../../../preload/contract';
+import { lab } from './api';
+
+export class LabState {
+  info = $state<AppInfo | null>(null);
+  engine = $state<AppInfo['engine'] | null>(null);
+  runs = $state.raw<RunSummary[]>([]);
+  datasets = $state.raw<Dataset[]>([]);
+  progress = $state<Record<number, Progress>>({});
+  /** Live metric series of runs seen this session, by run id then metric name. */
+  live = $state.raw<Record<number, Record<string, MetricSeries>>>({});
+  messages = $state.raw<{ level: string; text: string; time: string }[]>([]);
+  /** Bumped on any artifact/score/run event; pages that show a run's details reload on change. */
+  revision = $state(0);
+
+  active = $derived(this.runs.filter((r) => r.status === 'running'));
+  queued = $derived(this.runs.filter((r) => r.status === 'queued'));
+
+  constructor() {
+    lab.onEvent((e) => this.apply(e));
+    void this.refresh();
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      const [info, runs, datasets] = await Promise.all([lab.appInfo(), lab.listRuns({}), lab.listDatasets()]);
+      this.info = info;
+      this.engine = info.engine;
+      this.runs = runs;
+      this.datasets = datasets;
+    } catch (e) {
+      this.note('error', (e as Error).message);
+      setTimeout(() => void this.refresh(), 2000);
+    }
+  }
+
+  note(level: string, text: string): void {
+    this.messages = [{ level, text, time: new Date().toLocaleTimeString() }, ...this.messages].slice(0, 50);
+  }
+
+  private apply(e: LabEvent): void {
+    switch (e.type) {
+      case 'engine':
+        this.engine = e.engine;
+        break;
+      case 'run': {
+        const i = this.runs.findIndex((r) => r.id === e.run.id);
+        this.runs = i < 0 ? [e.run, ...this.runs] : this.runs.map((r) => (r.id === e.run.id ? e.run : r));
+        this.revision++;
+        break;
+      }
+      case 'progress':
+        this.progress[e.runId] = e.progress;
+        break;
+      case 'metrics': {
+        const byName = { ...(this.live[e.runId] ?? {}) };
+        for (const p of e.points) {
+          const s = byName[p.name] ?? { name: p.name, steps: [], values: [] };
+          byName[p.name] = { name: p.name, steps: [...s.steps, p.step], values: [...s.values, p.value] };
+        }
+        this.live = { ...this.live, [e.runId]: byName };
+        break;
+      }
+      case 'dataset':
+        this.datasets = [...this.datasets.filter((d) => d.id !== e.dataset.id), e.dataset];
+        this.revision++;
+        break;
+      case 'artifact':
+      case 'score':
+        this.revision++;
+        break;
+      case 'log':
+        this.note(e.level, e.runId ? `run ${e.runId}: ${e.message}` : e.message);
+        break;
+    }
+  }
+}
+
+export const labState = new LabState();

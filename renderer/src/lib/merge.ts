@@ -1,0 +1,36 @@
+// Merges stored metric series (from the database) with live points that arrived since.
+import type { MetricSeries } from '../../../preload/contract';
+
+export function mergeSeries(stored: MetricSeries[], live: Record<string, MetricSeries> | undefined): MetricSeries[] {
+  const out = new Map(stored.map((s) => [s.name, s]));
+  for (const l of Object.values(live ?? {})) {
+    const s = out.get(l.name);
+    if (!s) {
+      out.set(l.name, l);
+      continue;
+    }
+    const last = s.steps.length ? s.steps[s.steps.length - 1] : -Infinity;
+    const steps = [...s.steps];
+    const values = [...s.values];
+    l.steps.forEach((st, i) => {
+      if (st > last) {
+        steps.push(st);
+        values.push(l.values[i]);
+      }
+    });
+    out.set(l.name, { name: l.name, steps, values });
+  }
+  return [...out.values()];
+}
+
+/** Groups `group/name` series by their group, e.g. train/loss and train/recon → train. */
+export function byGroup(series: MetricSeries[]): Record<string, MetricSeries[]> {
+  const g: Record<string, MetricSeries[]> = {};
+  for (const s of series) (g[s.name.split('/')[0]] ??= []).push(s);
+  return g;
+}
+
+export function fmt(v: number | null | undefined, digits = 4): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  return Math.abs(v) >= 1000 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toPrecision(digits);
+}

@@ -1,0 +1,6 @@
+// Renderer entry: mounts the Svelte app on the bridge (Electron preload or `toklab serve` WebSocket).
+import { mount } from 'svelte';
+import App from './App.svelte';
+import './app.css';
+
+mount(App, { target: document.getElementById('app') as HTMLElement });

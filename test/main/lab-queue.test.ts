@@ -1,0 +1,122 @@
+// The host's job queue on a real forked engine: live statuses, crash recovery, cancel,
+// persistence across restarts, and refusal of invalid configs before anything is queued.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LabEvent, RunStatus } from '../../preload/contract';
+import type { Lab } from '../../main/host/lab';
+import { openTestLab, tempHome } from './helpers';
+
+let labs: Lab[] = [];
+let cleanups: (() => void)[] = [];
+afterEach(async () => {
+  for (const l of labs) await l.close();
+  for (const c of cleanups) c();
+  labs = [];
+  cleanups = [];
+});
+
+function setup(): { lab: Lab; home: string } {
+  const t = tempHome();
+  cleanups.push(t.cleanup);
+  const lab = openTestLab(t.home);
+  labs.push(lab);
+  return { lab, home: t.home };
+}
+
+const until = async (cond: () => boolean, ms = 60_000): Promise<void> => {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe('lab job queue', () => {
+  it('runs the self-test: queued → running → done, live loss values, metrics in SQLite', async () => {
+    const { lab } = setup();
+    const statuses: RunStatus[] = [];
+    const live: number[] = [];
+    lab.onEvent((e: LabEvent) => {
+      if (e.type === 'run') statuses.push(e.run.status);
+      if (e.type === 'metrics') live.push(...e.points.map((p) => p.value));
+    });
+    const run = await lab.startJob({ kind: 'selftest', spec: { steps: 25, seed: 3 } });
+    const final = await lab.waitForRun(run.id);
+    expect(final.status).toBe('done');
+    expect(final.backend).toBe('wasm');
+    expect(statuses.filter((s, i) => s !== statuses[i - 1])).toEqual(['queued', 'running', 'done']);
+    const detail = await lab.getRun(run.id);
+    const loss = detail.metrics.find((m) => m.name === 'train/loss');
+    expect(loss?.steps).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    expect(loss?.values).toEqual(live);
+    const v = loss!.values as number[];
+    expect(v.slice(-5).reduce((a, b) => a + b) / 5).toBeLessThan(v.slice(0, 5).reduce((a, b) => a + b) / 5);
+    expect(detail.result).toMatchObject({ steps: 25, backend: 'wasm' });
+    expect(final.progress).toEqual({ done: 25, total: 25, message: 'step 25/25' });
+  });
+
+  it('marks the run interrupted when the engine dies, and runs the next job on a fresh engine', async () => {
+    const { lab } = setup();
+    const a = await lab.startJob({ kind: 'selftest', spec: { steps: 500, stepDelayMs: 20 } });
+    const b = await lab.startJob({ kind: 'selftest', spec: { steps: 3 } });
+    await until(() => (lab.repo.getRun(a.id).progress?.done ?? 0) >= 1 || lab.repo.metrics(a.id).length > 0);
+    const firstPid = lab.supervisor.status().pid;
+    lab.supervisor.killForTest();
+    const ra = await lab.waitForRun(a.id);
+    expect(ra.status).toBe('interrupted');
+    expect(ra.error).toMatch(/engine process exited \(signal SIGKILL\) while the job was running/);
+    const rb = await lab.waitForRun(b.id);
+    expect(rb.status).toBe('done');
+    const st = lab.supervisor.status();
+    expect(st.restarts).toBe(1);
+    expect(st.pid).not.toBe(firstPid);
+    // the interrupted run can be resumed and then completes
+    await lab.resumeRun(a.id);
+    expect(lab.repo.getRun(a.id).status).toBe('queued');
+    await lab.cancelRun(a.id);
+    await until(() => lab.repo.getRun(a.id).status === 'cancelled');
+  });
+
+  it('cancels a running job and a queued one', async () => {
+    const { lab } = setup();
+    const a = await lab.startJob({ kind: 'selftest', spec: { steps: 1000, stepDelayMs: 10 } });
+    const b = await lab.startJob({ kind: 'selftest', spec: { steps: 3 } });
+    await lab.cancelRun(b.id);
+    expect(lab.repo.getRun(b.id).status).toBe('cancelled');
+    await until(() => lab.repo.getRun(a.id).status === 'running');
+    await lab.cancelRun(a.id);
+    const ra = await lab.waitForRun(a.id);
+    expect(ra.status).toBe('cancelled');
+    expect(ra.error).toBeNull();
+  });
+
+  it('keeps queued jobs across a host restart and marks the one in flight interrupted', async () => {
+    const t = tempHome();
+    cleanups.push(t.cleanup);
+    const lab1 = openTestLab(t.home);
+    const a = await lab1.startJob({ kind: 'selftest', spec: { steps: 1000, stepDelayMs: 10 } });
+    const b = await lab1.startJob({ kind: 'selftest', spec: { steps: 2 } });
+    await until(() => lab1.repo.getRun(a.id).status === 'running');
+    await lab1.close();
+    const lab2 = openTestLab(t.home);
+    labs.push(lab2);
+    expect(lab2.repo.getRun(a.id).status).toBe('interrupted');
+    expect((await lab2.waitForRun(b.id)).status).toBe('done');
+  });
+
+  it('refuses an invalid config before anything is queued', async () => {
+    const { lab } = setup();
+    await expect(lab.startJob({ kind: 'selftest', spec: { steps: -1 } })).rejects.toThrow(/steps: is -1, outside \[1, 10000\]/);
+    await expect(lab.startJob({ kind: 'selftest', spec: { steps: 'many' } })).rejects.toThrow(/steps: must be a number/);
+    expect(await lab.listRuns({})).toEqual([]);
+  });
+
+  it('lets only one host per lab home run jobs', async () => {
+    const t = tempHome();
+    cleanups.push(t.cleanup);
+    const lab1 = openTestLab(t.home);
+    const lab2 = openTestLab(t.home);
+    labs.push(lab1, lab2);
+    expect(lab1.isWorker).toBe(true);
+    expect(lab2.isWorker).toBe(false);
+  });
+});
