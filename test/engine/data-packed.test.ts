@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../engine/rng';
 import { flipHorizontal, openPackedDataset, u8ToUnit, writePackedDataset, type ManifestBase } from '../../engine/data/packed';
 import { tileImages, writeImageGrid } from '../../engine/data/png';
+import { stratifiedSplit, valCountFor } from '../../engine/data/split';
 
 const tmp = mkdtempSync(join(tmpdir(), 'toklab-packed-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -157,5 +158,21 @@ describe('png grid', () => {
     const { data, info } = await sharp(path).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
     expect([info.width, info.height, info.channels]).toEqual([g.width, g.height, 1]);
     expect(Buffer.from(data).equals(Buffer.from(g.data))).toBe(true);
+  });
+});
+
+describe('stratified split', () => {
+  it('holds out round(n·share) per class, at least 1 when a class has 2+, never all', () => {
+    expect([valCountFor(1, 0.5), valCountFor(2, 0.1), valCountFor(3, 0.5), valCountFor(10, 0.5), valCountFor(10, 0), valCountFor(1000, 0.1)]).toEqual([0, 1, 2, 5, 0, 100]);
+  });
+
+  it('partitions every index once, per class, in seeded mixed order', () => {
+    const labels = Int32Array.from({ length: 103 }, (_, i) => (i < 50 ? 0 : i < 90 ? 1 : 2));
+    const a = stratifiedSplit(labels, 3, 0.2, new Rng(1));
+    const b = stratifiedSplit(labels, 3, 0.2, new Rng(1));
+    expect(Array.from(a.train)).toEqual(Array.from(b.train));
+    expect([...a.train, ...a.val].sort((p, q) => p - q)).toEqual([...Array(103).keys()]);
+    expect([0, 1, 2].map((c) => a.val.filter((i) => labels[i] === c).length)).toEqual([10, 8, 3]);
+    expect(Array.from(a.val)).not.toEqual([...a.val].sort((p, q) => p - q));
   });
 });
