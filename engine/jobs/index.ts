@@ -7,6 +7,7 @@ type AnyJob = Job<JsonObject, JsonObject>;
 
 const LOADERS: Partial<Record<JobKind, () => Promise<AnyJob>>> = {
   selftest: async () => (await import('./selftest')).selftest as AnyJob,
+  'dataset-build': async () => (await import('./dataset-build')).datasetBuild as AnyJob,
 };
 
 export function registerJob(kind: JobKind, loader: () => Promise<AnyJob>): void {

@@ -177,4 +177,6 @@ const serveCmd: Command = {
   },
 };
 
-export const COMMANDS: Command[] = [doctor, runsList, runsShow, runsResume, selftest, serveCmd];
+import { DATASET_COMMANDS } from './commands-datasets';
+
+export const COMMANDS: Command[] = [doctor, runsList, runsShow, runsResume, selftest, serveCmd, ...DATASET_COMMANDS];

@@ -1,7 +1,9 @@
 // Host-side knowledge of each job kind: which validator refuses a bad config before anything is
 // queued, which host fields (dataset paths, output folders) it gets, and what happens on success.
 import type { Dataset, JobKind, JsonObject, RunKind, RunSummary, StartJobRequest } from '../../preload/contract';
+import { validateDatasetBuildSpec } from '../../engine/specs/dataset-build';
 import { validateSelftestSpec } from '../../engine/specs/selftest';
+import { join, relative } from 'node:path';
 import type { Repo } from './store/repo';
 
 export interface PrepEnv {
@@ -28,7 +30,50 @@ interface JobPrep {
 
 const asJson = (v: object): JsonObject => v as unknown as JsonObject;
 
+const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'dataset';
+
+/** A free dataset name: the one asked for (refused if taken), or source-resolution[-n]. */
+function datasetName(repo: Repo, o: Record<string, unknown>): string {
+  if (typeof o.name === 'string' && o.name.trim()) {
+    if (repo.datasetNameTaken(o.name.trim())) throw new Error(`name: a dataset named "${o.name.trim()}" already exists. Choose another name.`);
+    return o.name.trim();
+  }
+  const src = o.source === 'folder' && typeof o.folder === 'string' ? slug(o.folder.split(/[\\/]/).filter(Boolean).pop() ?? 'folder') : String(o.source ?? 'shapes');
+  const base = `${src}-${String(o.resolution ?? 32)}`;
+  for (let i = 1; ; i++) {
+    const n = i === 1 ? base : `${base}-${i}`;
+    if (!repo.datasetNameTaken(n)) return n;
+  }
+}
+
 const PREPS: Partial<Record<JobKind, JobPrep>> = {
+  'dataset-build': {
+    runKind: 'dataset',
+    prepare: (raw, env) => {
+      const o = { ...(raw as Record<string, unknown>) };
+      o.name = datasetName(env.repo, o);
+      o.outDir = join(env.home, 'datasets', `${slug(String(o.name))}-${Date.now().toString(36)}`);
+      const s = validateDatasetBuildSpec(o);
+      return { spec: asJson(s), seed: s.seed, datasetId: null, parentId: null, name: `dataset ${s.name}` };
+    },
+    onDone: (run, result, env) => {
+      const r = result as Record<string, unknown> & { classes: string[]; dir: string; name: string };
+      const dataset = env.repo.createDataset({
+        name: r.name,
+        kind: String(r.kind),
+        source: String(r.source),
+        resolution: Number(r.resolution),
+        channels: Number(r.channels),
+        numClasses: r.classes.length,
+        trainN: Number(r.train),
+        valN: Number(r.val),
+        path: relative(env.home, r.dir).split('\\').join('/'),
+        runId: run.id,
+        meta: { classes: r.classes, classCounts: result.classCounts, skipped: result.skipped, skippedCount: result.skippedCount, resize: result.resize, previews: result.previews },
+      });
+      return { dataset };
+    },
+  },
   selftest: {
     runKind: 'selftest',
     prepare: (spec) => {

@@ -203,9 +203,14 @@ export class Repo {
   listRuns(q: RunQuery = {}): RunSummary[] {
     const where: string[] = [];
     const args: (string | number)[] = [];
-    if (q.kind) (where.push('runs.kind = ?'), args.push(q.kind));
-    if (q.status) (where.push('runs.status = ?'), args.push(q.status));
-    if (q.tag) (where.push('EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = runs.id AND t.tag = ?)'), args.push(q.tag));
+    const add = (clause: string, v: string | undefined): void => {
+      if (v === undefined || v === '') return;
+      where.push(clause);
+      args.push(v);
+    };
+    add('runs.kind = ?', q.kind);
+    add('runs.status = ?', q.status);
+    add('EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = runs.id AND t.tag = ?)', q.tag);
     const sql = `${RUN_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY runs.id DESC LIMIT ?`;
     args.push(q.limit ?? 500);
     return (this.db.prepare(sql).all(...args) as RunRow[]).map(toRun);

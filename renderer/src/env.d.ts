@@ -1,0 +1,2 @@
+// Side-effect imports of stylesheets handled by Vite.
+declare module '*.css';

@@ -1,0 +1,98 @@
+// `toklab serve`: token on every request and the WebSocket, loopback host names only, artifact
+// paths confined to the lab home, the LabApi over the WebSocket.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { Lab } from '../../main/host/lab';
+import type { Served } from '../../main/serve/server';
+import { serve } from '../../main/serve/server';
+import { openTestLab, tempHome } from './helpers';
+
+let lab: Lab | null = null;
+let served: Served | null = null;
+let cleanup = (): void => {};
+afterEach(async () => {
+  await served?.close();
+  await lab?.close();
+  cleanup();
+});
+
+async function start(): Promise<Served> {
+  const t = tempHome();
+  cleanup = t.cleanup;
+  const rendererDir = mkdtempSync(join(tmpdir(), 'toklab-renderer-'));
+  writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>toklab</title>');
+  mkdirSync(join(t.home, 'runs/1'), { recursive: true });
+  writeFileSync(join(t.home, 'runs/1/grid.png'), 'png-bytes');
+  writeFileSync(join(tmpdir(), 'toklab-secret.txt'), 'secret');
+  lab = openTestLab(t.home);
+  served = await serve({ lab, rendererDir });
+  return served;
+}
+
+function wsCall(url: string, method: string, params: unknown[], headers: Record<string, string> = {}): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on('error', reject);
+    ws.on('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    ws.on('open', () => ws.send(JSON.stringify({ id: 1, method, params })));
+    ws.on('message', (d) => {
+      const f = JSON.parse(String(d)) as { id?: number; ok?: boolean; result?: unknown; error?: string };
+      if (f.id !== 1) return;
+      ws.close();
+      if (f.ok) resolve(f.result);
+      else reject(new Error(f.error));
+    });
+  });
+}
+
+describe('toklab serve', () => {
+  it('binds to 127.0.0.1 and prints a URL that carries the token', async () => {
+    const s = await start();
+    expect(s.url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${s.port}/\\?token=[0-9a-f]{48}$`));
+  });
+
+  it('refuses requests without the token, and sets a strict cookie with it', async () => {
+    const s = await start();
+    const base = `http://127.0.0.1:${s.port}`;
+    expect((await fetch(`${base}/`)).status).toBe(401);
+    expect((await fetch(`${base}/?token=${'0'.repeat(48)}`)).status).toBe(401);
+    const ok = await fetch(s.url);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('set-cookie')).toMatch(/toklab_token=[0-9a-f]+; HttpOnly; SameSite=Strict/);
+    expect(ok.headers.get('content-security-policy')).toMatch(/default-src 'self'/);
+    const withCookie = await fetch(`${base}/index.html`, { headers: { cookie: `toklab_token=${s.token}` } });
+    expect(withCookie.status).toBe(200);
+  });
+
+  it('refuses foreign Host headers (DNS rebinding)', async () => {
+    const s = await start();
+    const http = await import('node:http');
+    const status = await new Promise<number>((resolve) => {
+      http.get({ host: '127.0.0.1', port: s.port, path: `/?token=${s.token}`, headers: { host: `evil.example:${s.port}` } }, (res) => resolve(res.statusCode ?? 0));
+    });
+    expect(status).toBe(403);
+  });
+
+  it('serves artifacts from the lab home only', async () => {
+    const s = await start();
+    const base = `http://127.0.0.1:${s.port}`;
+    const good = await fetch(`${base}/artifacts/runs/1/grid.png?token=${s.token}`);
+    expect(good.status).toBe(200);
+    expect(await good.text()).toBe('png-bytes');
+    for (const evil of ['..%2F..%2Ftoklab-secret.txt', '%2E%2E/%2E%2E/toklab-secret.txt', '%2Fetc%2Fpasswd'])
+      expect([403, 404]).toContain((await fetch(`${base}/artifacts/${evil}?token=${s.token}`)).status);
+  });
+
+  it('answers LabApi calls over the WebSocket with the token, and refuses without it or from another origin', async () => {
+    const s = await start();
+    const ws = `ws://127.0.0.1:${s.port}/ws`;
+    const info = (await wsCall(`${ws}?token=${s.token}`, 'appInfo', [])) as { schemaVersion: number; frontDoor: string };
+    expect(info.schemaVersion).toBeGreaterThanOrEqual(1);
+    await expect(wsCall(`${ws}?token=${s.token}`, 'getRun', ['x'])).rejects.toThrow(/positive whole number/);
+    await expect(wsCall(`${ws}?token=wrong`, 'appInfo', [])).rejects.toThrow();
+    await expect(wsCall(`${ws}?token=${s.token}`, 'appInfo', [], { origin: 'http://evil.example' })).rejects.toThrow();
+  });
+});
