@@ -181,7 +181,7 @@ export class Generator {
     const qkv = tf.add(tf.matMul(x as Tensor2D, w[`h${i}.attn.wqkv`] as Tensor2D), w[`h${i}.attn.bqkv`]); // [B·T, 3d]
     // slice (not split/stridedSlice) so the gradient exists on every backend; [B·T, d] → [B,H,T,dh]
     const heads = (o: number) => tf.transpose(tf.reshape(tf.slice(qkv, [0, o * d], [B * T, d]), [B, T, H, dh]), [0, 2, 1, 3]);
-    const q = heads(0);
+    const q = tf.mul(heads(0), 1 / Math.sqrt(dh)); // scaling q ([B,H,T,dh]) is cheaper than the scores [B,H,T,P+T]
     let k = heads(1);
     let v = heads(2);
     if (kv) {
@@ -194,7 +194,7 @@ export class Generator {
       kv.newK[i] = tf.keep(k);
       kv.newV[i] = tf.keep(v);
     }
-    let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)); // [B,H,T,P+T]
+    let scores = tf.matMul(q, k, false, true); // [B,H,T,P+T]
     if (mask) scores = tf.add(scores, mask);
     const att = tf.softmax(scores);
     const out = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [B * T, d]); // [B,H,T,dh] → [B·T, d]
@@ -235,7 +235,8 @@ export class Generator {
 /** GELU, tanh approximation (GPT-2). */
 function gelu(x: Tensor): Tensor {
   const c = Math.sqrt(2 / Math.PI);
-  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), c);
+  // x·x·x, not pow(x, 3): the wasm Pow kernel costs several multiplies
+  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), c);
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
 }
 
