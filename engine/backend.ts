@@ -3,7 +3,7 @@
 // and installs toklab's replacement kernels on it (engine/kernels).
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { installWasmKernels } from './kernels';
+import { installCpuKernels, installWasmKernels } from './kernels';
 import { tf } from './tf';
 import type { BackendInfo, BackendName } from './protocol';
 
@@ -165,6 +165,7 @@ async function tryWasm(): Promise<Attempt> {
 
 async function tryCpu(): Promise<Attempt> {
   if (!(await tf.setBackend('cpu'))) return { ok: false, reason: 'the cpu backend did not initialise' };
+  const patchedKernels = installCpuKernels();
   const notes = ['cpu: pure-JS kernels, ~40–150× slower than PyTorch for training; fine for tiny tests only'];
-  return { ok: true, info: { backend: 'cpu', device: 'cpu (pure JS)', versions: baseVersions(), patchedKernels: [], notes } };
+  return { ok: true, info: { backend: 'cpu', device: 'cpu (pure JS)', versions: baseVersions(), patchedKernels, notes } };
 }

@@ -2,7 +2,9 @@
 // train there (and train fast). Idempotent: a second call re-registers nothing.
 import { tf } from '../tf';
 import { conv2dBackpropFilterWasm } from './conv2d-backprop-filter';
+import { conv2dBackpropInputWasm } from './conv2d-backprop-input';
 import { cpuFallback } from './cpu-fallback';
+import { resizeNearestNeighborGradConfig } from './resize-nearest-grad';
 import { explicitTransposeMatMul, isExplicitTransposeWrapped } from './transposed-matmul';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import type { KernelConfig } from './util';
@@ -24,16 +26,16 @@ const ADDED: KernelConfig[] = [
 ];
 
 /**
- * Stock wasm 4.22 kernels that compute wrong gradients, replaced by the cpu code:
- * MaxPoolGrad drops the gradient of windows whose maximum is negative; ResizeNearestNeighborGrad
- * reads the wrong dy rows for every batch element after the first.
+ * Stock wasm 4.22 kernels replaced outright. Wrong: MaxPoolGrad drops the gradient of windows whose
+ * maximum is negative (cpu code instead). Slow: Conv2DBackpropInput (a plain loop, ≈10× the forward).
  */
-export const WASM_BROKEN_REPLACED = [tf.MaxPoolGrad, tf.ResizeNearestNeighborGrad] as const;
-const REPLACED: KernelConfig[] = WASM_BROKEN_REPLACED.map((name) => ({
-  kernelName: name,
-  backendName: WASM,
-  kernelFunc: cpuFallback(name),
-}));
+const REPLACED: KernelConfig[] = [
+  conv2dBackpropInputWasm,
+  { kernelName: tf.MaxPoolGrad, backendName: WASM, kernelFunc: cpuFallback(tf.MaxPoolGrad) },
+];
+
+/** cpu 4.22's ResizeNearestNeighborGrad offsets dy by the image batch stride: wrong for batch > 1. */
+const CPU_REPLACED: KernelConfig[] = [resizeNearestNeighborGradConfig('cpu')];
 
 /** Stock kernels wrapped to transpose operands explicitly. */
 const WRAPPED_MATMULS = [tf.BatchMatMul, tf._FusedMatMul];
@@ -51,14 +53,7 @@ export function installWasmKernels(): string[] {
     else if (existing.kernelFunc !== config.kernelFunc) continue;
     patched.push(config.kernelName);
   }
-  for (const config of REPLACED) {
-    const existing = lookup(config.kernelName, WASM);
-    if (existing?.kernelFunc !== config.kernelFunc) {
-      if (existing != null) tf.unregisterKernel(config.kernelName, WASM);
-      tf.registerKernel(config);
-    }
-    patched.push(config.kernelName);
-  }
+  patched.push(...replace(REPLACED));
   for (const name of WRAPPED_MATMULS) {
     const existing = lookup(name, WASM);
     if (existing == null) continue;
@@ -69,4 +64,19 @@ export function installWasmKernels(): string[] {
     patched.push(name);
   }
   return patched;
+}
+
+/** Registers the cpu fixes; returns the names of kernels replaced. */
+export function installCpuKernels(): string[] {
+  return replace(CPU_REPLACED);
+}
+
+function replace(configs: KernelConfig[]): string[] {
+  for (const config of configs) {
+    const existing = lookup(config.kernelName, config.backendName);
+    if (existing?.kernelFunc === config.kernelFunc) continue;
+    if (existing != null) tf.unregisterKernel(config.kernelName, config.backendName);
+    tf.registerKernel(config);
+  }
+  return configs.map((c) => c.kernelName);
 }

@@ -18,6 +18,8 @@ interface Case {
   fn: (...xs: T[]) => T;
   /** Forward only (no gradient exists or the output is integer). */
   noGrad?: boolean;
+  /** What the cpu reference runs instead of fn, where cpu's own kernel is wrong. */
+  ref?: (...xs: T[]) => T;
 }
 
 const n = (...shape: number[]): In => ({ shape });
@@ -41,6 +43,14 @@ function groupNorm(x: T, groups: number): T {
   const g = tf.reshape(x, [B, H, W, groups, C / groups]); // [B,H,W,C] → [B,H,W,G,C/G]
   const { mean, variance } = tf.moments(g, [1, 2, 4], true);
   return tf.reshape(tf.div(tf.sub(g, mean), tf.sqrt(tf.add(variance, 1e-6))), [B, H, W, C]);
+}
+
+/** Nearest ×2 upsampling without the resize kernels (its gradient is concat's: slices). */
+function repeat2x(x: T): T {
+  const [b, h, w, c] = x.shape as number[];
+  const r = tf.reshape(x, [b, h, 1, w * c]); // [B,H,W,C] → [B,H,1,W·C]
+  const rows = tf.reshape(tf.concat([r, r], 2), [b * 2 * h, w, 1, c]); // → [B·2H,W,1,C]
+  return tf.reshape(tf.concat([rows, rows], 2), [b, 2 * h, 2 * w, c]); // → [B,2H,2W,C]
 }
 
 function causalAttention(q: T, k: T, v: T): T {
@@ -76,6 +86,21 @@ const CASES: Case[] = [
     name: 'conv2dTranspose s1 valid',
     inputs: [n(2, 4, 3, 2), n(3, 3, 4, 2)],
     fn: (x, w) => tf.conv2dTranspose(x as T4, w as T4, [2, 6, 5, 4], 1, 'valid'),
+  },
+  {
+    name: 'conv2dTranspose s2 valid k3 odd output',
+    inputs: [n(2, 3, 4, 3), n(3, 3, 2, 3)],
+    fn: (x, w) => tf.conv2dTranspose(x as T4, w as T4, [2, 7, 9, 2], 2, 'valid'),
+  },
+  {
+    name: 'conv2dTranspose s[2,1] same k[4,3]',
+    inputs: [n(1, 3, 5, 2), n(4, 3, 3, 2)],
+    fn: (x, w) => tf.conv2dTranspose(x as T4, w as T4, [1, 6, 5, 3], [2, 1], 'same'),
+  },
+  {
+    name: 'conv2d s1 large explicit pads (input-grad crop path)',
+    inputs: [n(1, 4, 4, 2), n(2, 2, 2, 3)],
+    fn: (x, w) => tf.conv2d(x as T4, w as T4, 1, [[0, 0], [3, 0], [0, 3], [0, 0]]),
   },
   {
     name: 'fused conv2d bias relu s2',
@@ -125,9 +150,14 @@ const CASES: Case[] = [
   // all-negative windows: stock wasm MaxPoolGrad returned zeros there
   { name: 'maxPool 3 s2 same, negative', inputs: [n(2, 7, 7, 2)], fn: (x) => tf.maxPool(tf.sub(tf.abs(x), 5) as T4, 3, 2, 'same') },
   { name: 'avgPool 3x3 s2 same', inputs: [n(2, 7, 7, 3)], fn: (x) => tf.avgPool(x as T4, 3, 2, 'same') },
-  // batch 2: stock wasm ResizeNearestNeighborGrad got every batch element after the first wrong
-  { name: 'resizeNearestNeighbor ×2', inputs: [n(2, 4, 3, 3)], fn: (x) => tf.image.resizeNearestNeighbor(x as T4, [8, 6]) },
-  { name: 'resizeNearestNeighbor ×2 alignCorners', inputs: [n(3, 3, 3, 2)], fn: (x) => tf.image.resizeNearestNeighbor(x as T4, [6, 6], true) },
+  // batch > 1: the cpu reference's own ResizeNearestNeighborGrad is wrong there, so it runs repeat2x
+  { name: 'resizeNearestNeighbor ×2', inputs: [n(2, 4, 3, 3)], fn: (x) => tf.image.resizeNearestNeighbor(x as T4, [8, 6]), ref: repeat2x },
+  {
+    name: 'resizeNearestNeighbor ×2 alignCorners (3→6 is also a plain repeat)',
+    inputs: [n(3, 3, 3, 2)],
+    fn: (x) => tf.image.resizeNearestNeighbor(x as T4, [6, 6], true),
+    ref: repeat2x,
+  },
   // square only: the cpu reference's ResizeBilinearGrad swaps height and width
   { name: 'resizeBilinear ×2', inputs: [n(2, 4, 4, 3)], fn: (x) => tf.image.resizeBilinear(x as T4, [8, 8]) },
   // activations and elementwise
@@ -186,13 +216,14 @@ interface Result {
 }
 
 /** Forward value and ∂(Σ w·out)/∂inputs (w a fixed random weighting, so dy is not uniform). */
-async function runOn(backend: string, c: Case): Promise<Result> {
+async function runOn(backend: string, c: Case, useRef = backend === 'cpu'): Promise<Result> {
   await tf.setBackend(backend);
+  const fn = (useRef && c.ref) || c.fn;
   const data = makeData(c);
   let res: Result = { outShape: [], out: new Float32Array(0), grads: [] };
   tf.tidy(() => {
     const xs = data.map((d) => tf.tensor(d.values, d.shape, d.int ? 'int32' : 'float32'));
-    const out = c.fn(...xs);
+    const out = fn(...xs);
     res = { outShape: out.shape, out: out.dataSync() as Float32Array | Int32Array, grads: [] };
     if (c.noGrad) return;
     const wr = new Rng(deriveSeed(11, c.name));
@@ -201,7 +232,7 @@ async function runOn(backend: string, c: Case): Promise<Result> {
     const f = (...gx: T[]): T => {
       const all = xs.slice();
       diff.forEach((k, j) => (all[k] = gx[j]));
-      return tf.sum(tf.mul(c.fn(...all), w));
+      return tf.sum(tf.mul(fn(...all), w));
     };
     res.grads = tf.grads(f)(diff.map((i) => xs[i])).map((g) => g.dataSync() as Float32Array);
   });
@@ -242,8 +273,8 @@ describe('toklab kernels on wasm', () => {
   it('are installed: the gradients the stock wasm build cannot compute', async () => {
     const info = await initBackend({ prefer: 'wasm' });
     const expected = [
-      ...['Conv2DBackpropFilter', 'UnsortedSegmentSum', 'BatchMatMul', '_FusedMatMul', 'MaxPoolGrad'],
-      ...['ResizeNearestNeighborGrad', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput'],
+      ...['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'BatchMatMul', '_FusedMatMul', 'MaxPoolGrad'],
+      ...['DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput'],
     ];
     for (const k of expected) {
       expect(info.patchedKernels).toContain(k);
@@ -297,5 +328,15 @@ describe('toklab kernels on wasm', () => {
     const got = await runOn('wasm', c);
     expect(relErr(got.out, ref.out)).toBeLessThan(1e-4);
     got.grads.forEach((g, i) => expect(relErr(g, ref.grads[i])).toBeLessThan(1e-4));
+  });
+
+  it('fix cpu ResizeNearestNeighborGrad for batch > 1 once initBackend selects cpu', async () => {
+    const c = CASES.find((k) => k.name === 'resizeNearestNeighbor ×2')!;
+    const info = await initBackend({ prefer: 'cpu' });
+    expect(info.patchedKernels).toContain('ResizeNearestNeighborGrad');
+    const got = await runOn('cpu', c, false);
+    const ref = await runOn('cpu', c, true);
+    got.grads.forEach((g, i) => expect(relErr(g, ref.grads[i])).toBeLessThan(1e-5));
+    await initBackend({ prefer: 'wasm' });
   });
 });
