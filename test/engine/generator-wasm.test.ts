@@ -1,6 +1,5 @@
 // The generator on the wasm backend (with toklab's replacement kernels): loss, gradients and
 // KV-cache sampling agree with the cpu backend.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { describe, expect, it } from 'vitest';
 import { tf } from '../../engine/tf';
 import { initBackend } from '../../engine/backend';
