@@ -1,7 +1,5 @@
 // Conv building blocks as plain functions over a named tf.Variable map (NHWC), seeded by engine/rng.
 // Kept to ops whose gradients run on the patched wasm backend: conv2d, add/mul, moments, sigmoid, relu.
-// tf.ts registers kernels only; training needs the gradient registry too
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { tf } from '../tf';
 import type { Rng } from '../rng';
 

@@ -7,6 +7,7 @@ import { Rng } from '../rng';
 import { lpDecoderInput, perturbTokens, type DrawResult, type LpKnobs } from '../perturb';
 import { evalWeights, latestCheckpoint, loadCheckpoint } from '../train/checkpoint';
 import { act, conv, groupNorm, initConv, initConvTranspose, initNorm, initResBlock, newScope, resBlock, upsample2x, type Act, type Norm, type Params } from './layers';
+import { TOKENIZER_PRESETS } from './tokenizer-presets';
 import { codeVectors, initCodebook, l2Normalize, lookup, quantizeLatent, type QuantizeOutput, type QuantizerConfig } from './quantizer';
 
 export interface TokenizerConfig extends QuantizerConfig {
@@ -26,17 +27,7 @@ export interface TokenizerConfig extends QuantizerConfig {
 }
 
 export type TokenizerPreset = Omit<TokenizerConfig, 'imageSize' | 'channels'>;
-
-const base = { norm: 'group', groups: 8, act: 'silu', upsample: 'nearest', codebookNorm: 'l2', betaCommit: 0.25 } as const;
-
-/** Named sizes for 16–64 px images on the wasm backend (a 32×32 batch of 32 is a few hundred ms per step). */
-export const TOKENIZER_PRESETS: Record<string, TokenizerPreset> = {
-  'vq-f4-k64': { ...base, f: 4, K: 64, D: 16, widths: [16, 32, 64], resBlocks: [0, 1, 1] },
-  'vq-f4-k256': { ...base, f: 4, K: 256, D: 16, widths: [16, 32, 64], resBlocks: [0, 1, 1] },
-  'vq-f4-k1024': { ...base, f: 4, K: 1024, D: 16, widths: [16, 32, 64], resBlocks: [0, 1, 1] },
-  'vq-f2-k256': { ...base, f: 2, K: 256, D: 16, widths: [16, 32], resBlocks: [0, 1] },
-  'vq-f8-k256': { ...base, f: 8, K: 256, D: 16, widths: [16, 32, 64, 64], resBlocks: [0, 0, 1, 1] },
-};
+export { TOKENIZER_PRESETS };
 
 export function resolveTokenizerConfig(preset: string, imageSize: number, channels: number, overrides: Partial<TokenizerPreset> = {}): TokenizerConfig {
   const p = TOKENIZER_PRESETS[preset];

@@ -1,0 +1,68 @@
+// Job: encode the train and val splits of a dataset with a trained tokenizer (EMA weights) into the
+// token cache under the tokenizer's run folder, for the generator stage.
+import path from 'node:path';
+import { tf } from '../tf';
+import type { JsonObject } from '../protocol';
+import { throwIfCancelled, type Job, type JobContext } from './types';
+import { openPackedDataset, type PackedSplit } from '../data/packed';
+import { tokenCacheDir, writeTokenCache } from '../data/token-cache';
+import type { SplitName } from '../data/types';
+import { loadTokenizer, readTokenizerRunConfig, type VqTokenizer } from '../models/vq-tokenizer';
+import { codebookStats } from '../models/quantizer';
+import { validateExtractTokensSpec } from '../specs/extract-tokens';
+
+/** Clean token grids of a split, in split order. [n,h,w] */
+export function encodeSplit(tok: VqTokenizer, split: PackedSplit, batchSize: number, limit: number | undefined, ctx: Pick<JobContext, 'signal'>, onBatch?: (done: number) => void): { tokens: Int32Array; labels: Int32Array } {
+  const S = tok.config.imageSize;
+  const C = tok.config.channels;
+  const n = Math.min(split.n, limit ?? Infinity);
+  const T = tok.h * tok.h;
+  const tokens = new Int32Array(n * T);
+  const labels = new Int32Array(n);
+  let done = 0;
+  for (const b of split.batches({ batchSize, seed: 0, shuffle: false, flip: false, limit })) {
+    throwIfCancelled(ctx.signal);
+    const idx = tf.tidy(() => tok.tokenize(tf.tensor4d(b.x, [b.n, S, S, C])).dataSync() as Int32Array);
+    tokens.set(idx, done * T);
+    labels.set(b.y, done);
+    done += b.n;
+    onBatch?.(done);
+  }
+  return { tokens, labels };
+}
+
+export const extractTokens: Job<JsonObject, JsonObject> = async (rawSpec, ctx) => {
+  const spec = validateExtractTokensSpec(rawSpec);
+  const runDir = path.resolve(ctx.home, spec.tokenizerRunDir);
+  const rc = readTokenizerRunConfig(runDir);
+  const datasetRel = spec.datasetPath || (typeof rc.dataset === 'string' ? rc.dataset : '');
+  if (!datasetRel) throw new Error(`the tokenizer run ${spec.tokenizerRunDir} does not name its dataset; pass datasetPath`);
+  const ds = openPackedDataset(path.resolve(ctx.home, datasetRel));
+  const tok = loadTokenizer(runDir, { ema: spec.ema });
+  try {
+    const [H, , C] = ds.imageShape;
+    if (H !== tok.config.imageSize || C !== tok.config.channels) throw new Error(`dataset images are ${H}×${H}×${C}, the tokenizer expects ${tok.config.imageSize}×${tok.config.imageSize}×${tok.config.channels}`);
+    const out = tokenCacheDir(runDir);
+    const result: JsonObject = { cacheDir: path.relative(ctx.home, out), h: tok.h, w: tok.h, K: tok.config.K };
+    const splits: SplitName[] = ['train', 'val'];
+    const limits = { train: spec.trainLimit || undefined, val: spec.valLimit || undefined };
+    const total = splits.reduce((a, s) => a + Math.min(ds.split(s).n, limits[s] ?? Infinity), 0);
+    let base = 0;
+    for (const s of splits) {
+      const split = ds.split(s);
+      if (split.n === 0) continue;
+      const { tokens, labels } = encodeSplit(tok, split, spec.batchSize, limits[s], ctx, (d) => ctx.progress(base + d, total, `encoding ${s}`));
+      base += labels.length;
+      writeTokenCache(out, s, { tokens, labels, h: tok.h, w: tok.h, K: tok.config.K }, { tokenizerRun: spec.tokenizerRunDir, dataset: datasetRel, ema: spec.ema });
+      const st = codebookStats(Array.from(tokens.reduce((c, t) => (c[t]++, c), new Float32Array(tok.config.K))));
+      ctx.score({ metric: 'tokens/usage', value: st.usage, provenance: { split: s, n: labels.length, tokenizerRun: spec.tokenizerRunDir, dataset: datasetRel, ema: spec.ema } });
+      ctx.score({ metric: 'tokens/perplexity', value: st.perplexity, provenance: { split: s, n: labels.length, tokenizerRun: spec.tokenizerRunDir, dataset: datasetRel, ema: spec.ema } });
+      result[s] = { n: labels.length, usage: st.usage, perplexity: st.perplexity };
+    }
+    ctx.artifact('token-cache', path.relative(ctx.home, path.join(out, 'meta.json')), { h: tok.h, w: tok.h, K: tok.config.K });
+    return result;
+  } finally {
+    tok.dispose();
+    ds.close();
+  }
+};

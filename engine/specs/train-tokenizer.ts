@@ -1,0 +1,183 @@
+// Spec of the VQ tokenizer training job (METHOD §1–2, with optional latent perturbation) and its
+// validator. Pure TypeScript: the host checks a config with the same code before queueing it.
+import { TOKENIZER_PRESETS, TOKENIZER_PRESET_NAMES } from '../models/tokenizer-presets';
+import { SpecError, asObject, bool, num, str } from './errors';
+
+export interface LpSpec {
+  alpha: number;
+  beta: number;
+  delta: number;
+  deltaMode: 'abs' | 'share';
+  includeSelf: boolean;
+  selection: 'bernoulli' | 'exact';
+  anchor: 'z' | 'code';
+}
+
+export interface AnnealSpec {
+  start: number;
+  end: number;
+  endRatio: number;
+  /** start/end as 'fraction' of the epochs (default) or absolute 'epoch' numbers. */
+  unit: 'fraction' | 'epoch';
+}
+
+export interface TokenizerOverrides {
+  K?: number;
+  D?: number;
+  f?: 2 | 4 | 8;
+  widths?: number[];
+  resBlocks?: number[];
+  norm?: 'group' | 'none';
+  groups?: number;
+  act?: 'silu' | 'relu';
+  upsample?: 'nearest' | 'transpose';
+  codebookNorm?: 'l2' | 'none';
+  betaCommit?: number;
+}
+
+export interface TrainTokenizerSpec {
+  /** Packed dataset folder relative to the lab home (the host fills it). */
+  datasetPath: string;
+  preset: string;
+  overrides: TokenizerOverrides;
+  epochs: number;
+  batchSize: number;
+  /** Peak learning rate after warmup; cosine to minLr at the end. */
+  lr: number;
+  minLr: number;
+  /** Warmup in optimizer steps. */
+  warmup: number;
+  optimizer: 'adam' | 'adamw';
+  weightDecay: number;
+  /** Global gradient-norm clip (0 = off). */
+  clip: number;
+  /** EMA decay of the evaluation weights (0 = no EMA). */
+  emaDecay: number;
+  seed: number;
+  /** Random horizontal flips of training images. */
+  flip: boolean;
+  /** Latent perturbation during training, or null for a plain VQ tokenizer. */
+  lp: LpSpec | null;
+  /** Annealing of α and δ over epochs (needs lp), or null for constant knobs. */
+  anneal: AnnealSpec | null;
+  /** Restart codes unused during an epoch from random encoder outputs. */
+  deadCodeRestart: boolean;
+  /** Use only the first N training / validation images (0 = all), for tiny runs. */
+  trainLimit: number;
+  valLimit: number;
+  /** Save every N steps (0 = end of run and on cancel only). */
+  checkpointEvery: number;
+  /** Write reconstruction grids every N epochs (0 = only at the end). */
+  sampleEvery: number;
+  /** Read losses every N steps. */
+  logEvery: number;
+}
+
+type Obj = Record<string, unknown>;
+
+function sub(o: Obj, key: string, field: string, def: number, min: number, max: number, integer = false): number {
+  return num({ [field]: o[key] }, field, def, min, max, integer);
+}
+
+function intList(o: Obj, key: string, min: number, max: number): number[] | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.length === 0) throw new SpecError(`overrides.${key}`, 'must be a non-empty list of whole numbers', 'Give e.g. [16, 32, 64].');
+  return v.map((x, i) => sub({ x }, 'x', `overrides.${key}[${i}]`, 0, min, max, true));
+}
+
+function validateOverrides(o: Obj): TokenizerOverrides {
+  const out: TokenizerOverrides = {};
+  if (o.K !== undefined) out.K = sub(o, 'K', 'overrides.K', 0, 2, 65536, true);
+  if (o.D !== undefined) out.D = sub(o, 'D', 'overrides.D', 0, 1, 512, true);
+  if (o.f !== undefined) {
+    const f = sub(o, 'f', 'overrides.f', 0, 2, 8, true);
+    if (f !== 2 && f !== 4 && f !== 8) throw new SpecError('overrides.f', `is ${f}`, 'Use 2, 4 or 8.');
+    out.f = f;
+  }
+  const widths = intList(o, 'widths', 1, 1024);
+  if (widths) out.widths = widths;
+  const rb = intList(o, 'resBlocks', 0, 8);
+  if (rb) out.resBlocks = rb;
+  const pick = <T extends string>(key: string, def: T, allowed: readonly T[]): T => str({ [`overrides.${key}`]: o[key] }, `overrides.${key}`, def, allowed);
+  if (o.norm !== undefined) out.norm = pick('norm', 'group', ['group', 'none'] as const);
+  if (o.groups !== undefined) out.groups = sub(o, 'groups', 'overrides.groups', 8, 1, 64, true);
+  if (o.act !== undefined) out.act = pick('act', 'silu', ['silu', 'relu'] as const);
+  if (o.upsample !== undefined) out.upsample = pick('upsample', 'nearest', ['nearest', 'transpose'] as const);
+  if (o.codebookNorm !== undefined) out.codebookNorm = pick('codebookNorm', 'l2', ['l2', 'none'] as const);
+  if (o.betaCommit !== undefined) out.betaCommit = sub(o, 'betaCommit', 'overrides.betaCommit', 0.25, 0, 10);
+  const known = new Set(['K', 'D', 'f', 'widths', 'resBlocks', 'norm', 'groups', 'act', 'upsample', 'codebookNorm', 'betaCommit']);
+  for (const k of Object.keys(o)) if (!known.has(k)) throw new SpecError(`overrides.${k}`, 'is not a tokenizer setting', `Use one of: ${[...known].join(', ')}.`);
+  if (out.widths && out.resBlocks && out.widths.length !== out.resBlocks.length) throw new SpecError('overrides.resBlocks', `has ${out.resBlocks.length} entries, widths has ${out.widths.length}`, 'Give one entry per resolution level.');
+  return out;
+}
+
+function validateLp(v: unknown): LpSpec | null {
+  if (v === null || v === undefined || v === false) return null;
+  const o = asObject(v, 'lp');
+  const deltaMode = str({ 'lp.deltaMode': o.deltaMode }, 'lp.deltaMode', 'share', ['abs', 'share'] as const);
+  const delta = deltaMode === 'share' ? sub(o, 'delta', 'lp.delta', 0.024, 0, 1) : sub(o, 'delta', 'lp.delta', 100, 1, 65536, true);
+  return {
+    alpha: sub(o, 'alpha', 'lp.alpha', 1, 0, 1),
+    beta: sub(o, 'beta', 'lp.beta', 0.1, 0, 1),
+    delta,
+    deltaMode,
+    includeSelf: bool({ 'lp.includeSelf': o.includeSelf }, 'lp.includeSelf', true),
+    selection: str({ 'lp.selection': o.selection }, 'lp.selection', 'bernoulli', ['bernoulli', 'exact'] as const),
+    anchor: str({ 'lp.anchor': o.anchor }, 'lp.anchor', 'z', ['z', 'code'] as const),
+  };
+}
+
+function validateAnneal(v: unknown, epochs: number): AnnealSpec | null {
+  if (v === null || v === undefined || v === false) return null;
+  const o = asObject(v, 'anneal');
+  const unit = str({ 'anneal.unit': o.unit }, 'anneal.unit', 'fraction', ['fraction', 'epoch'] as const);
+  const max = unit === 'fraction' ? 1 : epochs;
+  const start = sub(o, 'start', 'anneal.start', unit === 'fraction' ? 0.2 : Math.round(0.2 * epochs), 0, max);
+  const end = sub(o, 'end', 'anneal.end', unit === 'fraction' ? 0.6 : Math.round(0.6 * epochs), 0, max);
+  if (end <= start) throw new SpecError('anneal.end', `is ${end}, not after anneal.start ${start}`, 'Give an end later than the start (reference: start 0.2, end 0.6 of training).');
+  return { start, end, endRatio: sub(o, 'endRatio', 'anneal.endRatio', 0.5, 0, 1), unit };
+}
+
+export function validateTrainTokenizerSpec(input: unknown): TrainTokenizerSpec {
+  const o = asObject(input ?? {});
+  const datasetPath = str(o, 'datasetPath', '');
+  if (!datasetPath) throw new SpecError('datasetPath', 'is empty', 'Pick a built dataset to train on.');
+  const preset = str(o, 'preset', 'vq-f4-k256', TOKENIZER_PRESET_NAMES);
+  const overrides = validateOverrides(asObject(o.overrides ?? {}, 'overrides'));
+  const f = overrides.f ?? TOKENIZER_PRESETS[preset].f;
+  const levels = Math.log2(f) + 1;
+  for (const key of ['widths', 'resBlocks'] as const) {
+    const list = overrides[key];
+    if (list && list.length !== levels) throw new SpecError(`overrides.${key}`, `has ${list.length} entries, f = ${f} needs ${levels}`, 'Give one entry per resolution level (full resolution first).');
+  }
+  const epochs = num(o, 'epochs', 10, 1, 100_000, true);
+  const lp = validateLp(o.lp);
+  const anneal = validateAnneal(o.anneal, epochs);
+  if (anneal && !lp) throw new SpecError('anneal', 'is set but lp is off', 'Turn latent perturbation on, or remove the annealing.');
+  const lr = num(o, 'lr', 1e-3, 1e-7, 1);
+  return {
+    datasetPath,
+    preset,
+    overrides,
+    epochs,
+    batchSize: num(o, 'batchSize', 32, 1, 4096, true),
+    lr,
+    minLr: num(o, 'minLr', lr * 0.1, 0, lr),
+    warmup: num(o, 'warmup', 100, 0, 10_000_000, true),
+    optimizer: str(o, 'optimizer', 'adamw', ['adam', 'adamw'] as const),
+    weightDecay: num(o, 'weightDecay', 1e-4, 0, 1),
+    clip: num(o, 'clip', 1, 0, 1e6),
+    emaDecay: num(o, 'emaDecay', 0.999, 0, 0.999999),
+    seed: num(o, 'seed', 0, 0, 0xffffffff, true),
+    flip: bool(o, 'flip', false),
+    lp,
+    anneal,
+    deadCodeRestart: bool(o, 'deadCodeRestart', true),
+    trainLimit: num(o, 'trainLimit', 0, 0, 10_000_000, true),
+    valLimit: num(o, 'valLimit', 0, 0, 10_000_000, true),
+    checkpointEvery: num(o, 'checkpointEvery', 500, 0, 10_000_000, true),
+    sampleEvery: num(o, 'sampleEvery', 1, 0, 100_000, true),
+    logEvery: num(o, 'logEvery', 10, 1, 100_000, true),
+  };
+}
