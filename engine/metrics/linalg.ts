@@ -220,29 +220,70 @@ function tred2(w: Float64Array, n: number, d: Float64Array, e: Float64Array, acc
     e[0] = 0;
     return;
   }
-  for (let i = 0; i < n - 1; i++) {
-    const ci = i * n;
-    const ci1 = (i + 1) * n;
-    w[ci + n - 1] = w[ci + i];
-    w[ci + i] = 1;
-    const h = d[i + 1];
-    if (h !== 0) {
-      for (let k = 0; k <= i; k++) d[k] = w[ci1 + k] / h;
-      for (let j = 0; j <= i; j++) {
-        const cj = j * n;
+  accumulateReflectors(w, n, d);
+  e[0] = 0;
+}
+
+/**
+ * JAMA's "accumulate transformations" step, reorganised by columns: column j of V starts as e_j and
+ * receives reflectors i = j..n−2 (u_i = V[0..i][i+1], h_i = d[i+1]) in order. Columns are independent,
+ * so strips of STRIP columns take each reflector once while it is in cache, four columns per pass.
+ * On return d holds the tridiagonal's diagonal and w the orthogonal Q (column-major as above).
+ */
+function accumulateReflectors(w: Float64Array, n: number, d: Float64Array): void {
+  const STRIP = 32;
+  const h = new Float64Array(n);
+  for (let i = 0; i < n - 1; i++) h[i] = d[i + 1];
+  for (let j = 0; j < n; j++) d[j] = w[j * n + j];
+  const saved = new Float64Array(STRIP * n);
+  const buf = new Float64Array(STRIP * n);
+  for (let j0 = 0; j0 < n; j0 += STRIP) {
+    const j1 = Math.min(n, j0 + STRIP);
+    const width = j1 - j0;
+    // rows j0..j1-1 of w hold reflectors u_{j0-1}..u_{j1-2}; keep them, the strip's result goes there
+    saved.set(w.subarray(j0 * n, j1 * n));
+    buf.fill(0);
+    for (let c = 0; c < width; c++) buf[c * n + j0 + c] = 1;
+    for (let i = j0; i < n - 1; i++) {
+      const hi = h[i];
+      if (hi === 0) continue;
+      const u = i + 1 < j1 ? saved : w;
+      const uo = i + 1 < j1 ? (i + 1 - j0) * n : (i + 1) * n;
+      const len = i + 1;
+      const cEnd = Math.min(width, i - j0 + 1); // columns j0+c ≤ i
+      let c = 0;
+      for (; c + 4 <= cEnd; c += 4) {
+        const o0 = c * n, o1 = o0 + n, o2 = o1 + n, o3 = o2 + n;
+        let g0 = 0, g1 = 0, g2 = 0, g3 = 0;
+        for (let k = 0; k < len; k++) {
+          const uk = u[uo + k];
+          g0 += uk * buf[o0 + k];
+          g1 += uk * buf[o1 + k];
+          g2 += uk * buf[o2 + k];
+          g3 += uk * buf[o3 + k];
+        }
+        g0 /= hi;
+        g1 /= hi;
+        g2 /= hi;
+        g3 /= hi;
+        for (let k = 0; k < len; k++) {
+          const uk = u[uo + k];
+          buf[o0 + k] -= g0 * uk;
+          buf[o1 + k] -= g1 * uk;
+          buf[o2 + k] -= g2 * uk;
+          buf[o3 + k] -= g3 * uk;
+        }
+      }
+      for (; c < cEnd; c++) {
+        const o = c * n;
         let g = 0;
-        for (let k = 0; k <= i; k++) g += w[ci1 + k] * w[cj + k];
-        for (let k = 0; k <= i; k++) w[cj + k] -= g * d[k];
+        for (let k = 0; k < len; k++) g += u[uo + k] * buf[o + k];
+        g /= hi;
+        for (let k = 0; k < len; k++) buf[o + k] -= g * u[uo + k];
       }
     }
-    for (let k = 0; k <= i; k++) w[ci1 + k] = 0;
+    w.set(buf.subarray(0, width * n), j0 * n);
   }
-  for (let j = 0; j < n; j++) {
-    d[j] = w[j * n + n - 1];
-    w[j * n + n - 1] = 0;
-  }
-  w[(n - 1) * n + n - 1] = 1;
-  e[0] = 0;
 }
 
 // Implicit QL on the tridiagonal (d, e), rotating the columns of V (contiguous rows of w) when asked.
@@ -327,8 +368,10 @@ function tql2(w: Float64Array, n: number, d: Float64Array, e: Float64Array, vect
 }
 
 /**
- * The Givens rotations of tql2, recorded in order and replayed on column strips of V afterwards:
- * each strip stays in cache across all rotations instead of streaming the whole matrix per QL sweep.
+ * The Givens rotations of tql2, recorded in order and replayed on strips of V's rows afterwards (each
+ * strip stays in cache across all rotations instead of the whole matrix streaming through per QL sweep).
+ * A QL sweep rotates rows m−1, m−2, …, l in turn, so the row shared by consecutive rotations is carried
+ * in a register: one load and one store per rotation and element instead of two each.
  */
 class RotationLog {
   private idx = new Int32Array(1 << 16);
@@ -350,27 +393,59 @@ class RotationLog {
     this.count++;
   }
 
-  /** Rotation (i, c, s) maps rows i, i+1 of w (V's columns i, i+1) to (c·vᵢ − s·vᵢ₊₁, s·vᵢ + c·vᵢ₊₁). */
+  /** Rotation (i, c, s) maps entries i, i+1 of every eigenvector column to (c·xᵢ − s·xᵢ₊₁, s·xᵢ + c·xᵢ₊₁). */
   applyTo(w: Float64Array, n: number): void {
-    const width = 32;
-    const strip = new Float64Array(n * width);
     const { idx, cs, count } = this;
+    // sweeps: maximal runs of consecutive rotations on rows top, top−1, …
+    const sweepStart: number[] = [];
+    for (let q = 0; q < count; q++) if (q === 0 || idx[q] !== idx[q - 1] - 1) sweepStart.push(q);
+    sweepStart.push(count);
+    const width = 32;
+    // strip[t·n + r] = w[r·n + k0 + t]: component k0+t of every column of V, contiguous over r
+    const strip = new Float64Array(width * n);
     for (let k0 = 0; k0 < n; k0 += width) {
       const kw = Math.min(width, n - k0);
-      // [n, kw] strip of w, rows contiguous
-      for (let r = 0; r < n; r++) for (let t = 0; t < kw; t++) strip[r * kw + t] = w[r * n + k0 + t];
-      for (let q = 0; q < count; q++) {
-        const ci = idx[q] * kw;
-        const ci1 = ci + kw;
-        const c = cs[2 * q], s = cs[2 * q + 1];
-        for (let t = 0; t < kw; t++) {
-          const hk = strip[ci1 + t];
-          const vk = strip[ci + t];
-          strip[ci1 + t] = s * vk + c * hk;
-          strip[ci + t] = c * vk - s * hk;
+      for (let r = 0; r < n; r++) for (let t = 0; t < kw; t++) strip[t * n + r] = w[r * n + k0 + t];
+      for (let sw = 0; sw + 1 < sweepStart.length; sw++) {
+        const q0 = sweepStart[sw], q1 = sweepStart[sw + 1];
+        const top = idx[q0];
+        let t = 0;
+        // four columns at once: independent carry chains hide the multiply-add latency
+        for (; t + 4 <= kw; t += 4) {
+          const o0 = t * n, o1 = o0 + n, o2 = o1 + n, o3 = o2 + n;
+          let a0 = strip[o0 + top + 1], a1 = strip[o1 + top + 1], a2 = strip[o2 + top + 1], a3 = strip[o3 + top + 1];
+          let i = top;
+          for (let q = q0; q < q1; q++, i--) {
+            const c = cs[2 * q], s = cs[2 * q + 1];
+            const v0 = strip[o0 + i], v1 = strip[o1 + i], v2 = strip[o2 + i], v3 = strip[o3 + i];
+            strip[o0 + i + 1] = s * v0 + c * a0;
+            strip[o1 + i + 1] = s * v1 + c * a1;
+            strip[o2 + i + 1] = s * v2 + c * a2;
+            strip[o3 + i + 1] = s * v3 + c * a3;
+            a0 = c * v0 - s * a0;
+            a1 = c * v1 - s * a1;
+            a2 = c * v2 - s * a2;
+            a3 = c * v3 - s * a3;
+          }
+          strip[o0 + i + 1] = a0;
+          strip[o1 + i + 1] = a1;
+          strip[o2 + i + 1] = a2;
+          strip[o3 + i + 1] = a3;
+        }
+        for (; t < kw; t++) {
+          const o = t * n;
+          let carry = strip[o + top + 1];
+          let i = top;
+          for (let q = q0; q < q1; q++, i--) {
+            const c = cs[2 * q], s = cs[2 * q + 1];
+            const v = strip[o + i];
+            strip[o + i + 1] = s * v + c * carry;
+            carry = c * v - s * carry;
+          }
+          strip[o + i + 1] = carry;
         }
       }
-      for (let r = 0; r < n; r++) for (let t = 0; t < kw; t++) w[r * n + k0 + t] = strip[r * kw + t];
+      for (let r = 0; r < n; r++) for (let t = 0; t < kw; t++) w[r * n + k0 + t] = strip[t * n + r];
     }
   }
 }
