@@ -8,3 +8,6 @@ import '@tensorflow/tfjs';
 
 export { tf };
 export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable, Rank } from '@tensorflow/tfjs-core';
+
+// Production mode: no console banners from tfjs (the engine reports through events, not stdout).
+tf.env().set('PROD', true);

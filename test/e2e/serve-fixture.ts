@@ -3,9 +3,10 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const ROOT = join(__dirname, '../..');
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface Server {
   url: string;
