@@ -54,7 +54,9 @@ export const extractTokens: Job<JsonObject, JsonObject> = async (rawSpec, ctx) =
       const { tokens, labels } = encodeSplit(tok, split, spec.batchSize, limits[s], ctx, (d) => ctx.progress(base + d, total, `encoding ${s}`));
       base += labels.length;
       writeTokenCache(out, s, { tokens, labels, h: tok.h, w: tok.h, K: tok.config.K }, { tokenizerRun: spec.tokenizerRunDir, dataset: datasetRel, ema: spec.ema });
-      const st = codebookStats(Array.from(tokens.reduce((c, t) => (c[t]++, c), new Float32Array(tok.config.K))));
+      const counts = new Float32Array(tok.config.K);
+      for (const t of tokens) counts[t]++;
+      const st = codebookStats(counts);
       ctx.score({ metric: 'tokens/usage', value: st.usage, provenance: { split: s, n: labels.length, tokenizerRun: spec.tokenizerRunDir, dataset: datasetRel, ema: spec.ema } });
       ctx.score({ metric: 'tokens/perplexity', value: st.perplexity, provenance: { split: s, n: labels.length, tokenizerRun: spec.tokenizerRunDir, dataset: datasetRel, ema: spec.ema } });
       result[s] = { n: labels.length, usage: st.usage, perplexity: st.perplexity };

@@ -78,95 +78,98 @@ export async function trainTokenizerOn(data: TokenizerData, spec: TrainTokenizer
   let lastZ: Float32Array = new Float32Array(0);
   const gridBatch = firstBatch(data.val ?? data.train, Math.min(GRID_IMAGES, spec.batchSize));
 
-  const loop = await runTrainingLoop<Batch>({
-    ctx,
-    runDir: ctx.runDir,
-    epochs: spec.epochs,
-    stepsPerEpoch,
-    checkpointEvery: spec.checkpointEvery,
-    logEvery: spec.logEvery,
-    batches: (epoch) => data.train.batches(batchOpts(epoch)),
-    step: (batch, info) => {
-      const lr = lrAt(info.step, lrSched);
-      const knobs = knobsAt(info.epoch);
-      const lp = knobs ? { knobs, rng: new Rng(deriveSeed(spec.seed, `lp-${info.step}`)) } : undefined;
-      const x = toTensor(batch, S, C);
-      let aux: tf.Tensor[] = [];
-      let flip = 0;
-      const isLast = info.stepInEpoch === stepsPerEpoch - 1;
-      const { value, grads } = computeGrads(tok.params, () => {
-        const l = tok.losses(x, lp);
-        aux = [l.recon, l.codebook, l.commit, l.counts, ...(isLast ? [l.z] : [])].map((t) => tf.keep(t));
-        flip = l.draw ? l.draw.flipRate : 0;
-        return l.loss;
-      });
-      opt.apply(grads, lr).dispose();
-      ema?.update();
-      // code histogram: one small read per step ([K] floats) keeps dead-code restart exact on resume
-      const c = aux[3].dataSync();
-      for (let k = 0; k < cfg.K; k++) counts[k] += c[k];
-      if (isLast) lastZ = aux[4].dataSync() as Float32Array;
-      if (knobs) {
-        lpSums.flip += flip;
-        lpSums.n += 1;
-      }
-      tf.dispose([x, ...Object.values(grads), aux[3], ...(isLast ? [aux[4]] : [])]);
-      return { loss: value, recon: aux[0] as tf.Scalar, codebook: aux[1] as tf.Scalar, commit: aux[2] as tf.Scalar, lr };
-    },
-    snapshot: (step, epoch) => {
-      const ck = snapshotTraining(tok.params, opt, ema, step, { epoch, seed: spec.seed, lpFlipSum: lpSums.flip, lpSteps: lpSums.n });
-      ck.tensors['aux/counts'] = { shape: [cfg.K], data: counts.slice() };
-      return ck;
-    },
-    restore: (ck) => {
-      restoreTraining(ck, tok.params, opt, ema);
-      const saved = ck.tensors['aux/counts'];
-      if (saved) counts = saved.data.slice();
-      lpSums = { flip: Number(ck.state.lpFlipSum ?? 0), n: Number(ck.state.lpSteps ?? 0) };
-    },
-    onEpochEnd: async (epoch, _means, step) => {
-      const st = codebookStats(counts);
-      const points = [
-        { name: 'train/usage', step, value: st.usage },
-        { name: 'train/perplexity', step, value: st.perplexity },
-        { name: 'train/dead_codes', step, value: st.deadCodes },
-      ];
-      const knobs = knobsAt(epoch);
-      if (knobs) {
-        points.push(
-          { name: 'lp/alpha', step, value: knobs.alpha },
-          { name: 'lp/delta', step, value: knobs.delta },
-          { name: 'lp/flip_rate', step, value: lpSums.n ? lpSums.flip / lpSums.n : 0 },
-          { name: 'lp/expected_flip_rate', step, value: expectedFlipRate(knobs) * knobs.beta },
-        );
-      }
-      ctx.metrics(points);
-      if (spec.deadCodeRestart && st.deadCodes > 0 && epoch < spec.epochs - 1) {
-        const rows = restartDeadCodes(tok.params, counts, lastZ, cfg.D, new Rng(deriveSeed(spec.seed, `restart-${epoch}`)));
-        opt.resetRows('quant.codebook', rows);
-        ctx.log('info', `epoch ${epoch + 1}: restarted ${rows.length} dead codes`);
-      }
-      counts = new Float32Array(cfg.K);
-      lpSums = { flip: 0, n: 0 };
-      const last = epoch === spec.epochs - 1;
-      if (gridBatch && (last || (spec.sampleEvery > 0 && (epoch + 1) % spec.sampleEvery === 0))) {
-        await writeReconGrid(tok, ema, gridBatch, knobsAt(epoch) ?? PROBE_LP, epoch, ctx, spec.seed);
-      }
-    },
-  });
+  try {
+    const loop = await runTrainingLoop<Batch>({
+      ctx,
+      runDir: ctx.runDir,
+      epochs: spec.epochs,
+      stepsPerEpoch,
+      checkpointEvery: spec.checkpointEvery,
+      logEvery: spec.logEvery,
+      batches: (epoch) => data.train.batches(batchOpts(epoch)),
+      step: (batch, info) => {
+        const lr = lrAt(info.step, lrSched);
+        const knobs = knobsAt(info.epoch);
+        const lp = knobs ? { knobs, rng: new Rng(deriveSeed(spec.seed, `lp-${info.step}`)) } : undefined;
+        const x = toTensor(batch, S, C);
+        let aux: tf.Tensor[] = [];
+        let flip = 0;
+        const isLast = info.stepInEpoch === stepsPerEpoch - 1;
+        const { value, grads } = computeGrads(tok.params, () => {
+          const l = tok.losses(x, lp);
+          aux = [l.recon, l.codebook, l.commit, l.counts, ...(isLast ? [l.z] : [])].map((t) => tf.keep(t));
+          flip = l.draw ? l.draw.flipRate : 0;
+          return l.loss;
+        });
+        opt.apply(grads, lr).dispose();
+        ema?.update();
+        // code histogram: one small read per step ([K] floats) keeps dead-code restart exact on resume
+        const c = aux[3].dataSync();
+        for (let k = 0; k < cfg.K; k++) counts[k] += c[k];
+        if (isLast) lastZ = aux[4].dataSync() as Float32Array;
+        if (knobs) {
+          lpSums.flip += flip;
+          lpSums.n += 1;
+        }
+        tf.dispose([x, ...Object.values(grads), aux[3], ...(isLast ? [aux[4]] : [])]);
+        return { loss: value, recon: aux[0] as tf.Scalar, codebook: aux[1] as tf.Scalar, commit: aux[2] as tf.Scalar, lr };
+      },
+      snapshot: (step, epoch) => {
+        const ck = snapshotTraining(tok.params, opt, ema, step, { epoch, seed: spec.seed, lpFlipSum: lpSums.flip, lpSteps: lpSums.n });
+        ck.tensors['aux/counts'] = { shape: [cfg.K], data: counts.slice() };
+        return ck;
+      },
+      restore: (ck) => {
+        restoreTraining(ck, tok.params, opt, ema);
+        const saved = ck.tensors['aux/counts'];
+        if (saved) counts = saved.data.slice();
+        lpSums = { flip: Number(ck.state.lpFlipSum ?? 0), n: Number(ck.state.lpSteps ?? 0) };
+      },
+      onEpochEnd: async (epoch, _means, step) => {
+        const st = codebookStats(counts);
+        const points = [
+          { name: 'train/usage', step, value: st.usage },
+          { name: 'train/perplexity', step, value: st.perplexity },
+          { name: 'train/dead_codes', step, value: st.deadCodes },
+        ];
+        const knobs = knobsAt(epoch);
+        if (knobs) {
+          points.push(
+            { name: 'lp/alpha', step, value: knobs.alpha },
+            { name: 'lp/delta', step, value: knobs.delta },
+            { name: 'lp/flip_rate', step, value: lpSums.n ? lpSums.flip / lpSums.n : 0 },
+            { name: 'lp/expected_flip_rate', step, value: expectedFlipRate(knobs) * knobs.beta },
+          );
+        }
+        ctx.metrics(points);
+        if (spec.deadCodeRestart && st.deadCodes > 0 && epoch < spec.epochs - 1) {
+          const rows = restartDeadCodes(tok.params, counts, lastZ, cfg.D, new Rng(deriveSeed(spec.seed, `restart-${epoch}`)));
+          opt.resetRows('quant.codebook', rows);
+          ctx.log('info', `epoch ${epoch + 1}: restarted ${rows.length} dead codes`);
+        }
+        counts = new Float32Array(cfg.K);
+        lpSums = { flip: 0, n: 0 };
+        const last = epoch === spec.epochs - 1;
+        if (gridBatch && (last || (spec.sampleEvery > 0 && (epoch + 1) % spec.sampleEvery === 0))) {
+          await writeReconGrid(tok, ema, gridBatch, knobsAt(epoch) ?? PROBE_LP, epoch, ctx, spec.seed);
+        }
+      },
+    });
 
-  const result = withEval(ema, () => evaluate(tok, data, spec));
-  const prov: JsonObject = { split: data.val ? 'val' : 'train', n: result.n, ema: ema !== null, seed: spec.seed, step: loop.step, preset: spec.preset, K: cfg.K, dataset: data.label };
-  ctx.score({ metric: 'tokenizer/psnr', value: result.psnr, provenance: prov });
-  if (result.ssim !== null) ctx.score({ metric: 'tokenizer/ssim', value: result.ssim, provenance: prov });
-  else ctx.log('warn', `SSIM skipped: ${data.imageSize}×${data.imageSize} images are smaller than its 11-pixel window`);
-  ctx.score({ metric: 'tokenizer/usage', value: result.usage, provenance: prov });
-  ctx.score({ metric: 'tokenizer/perplexity', value: result.perplexity, provenance: prov });
-  const out: JsonObject = { steps: loop.step, epochs: spec.epochs, params: tok.numParams(), resumedFrom: loop.resumedFrom, ...result, lastEpoch: loop.lastEpochMeans };
-  opt.dispose();
-  ema?.dispose();
-  tok.dispose();
-  return out;
+    const result = withEval(ema, () => evaluate(tok, data, spec));
+    const prov: JsonObject = { split: data.val ? 'val' : 'train', n: result.n, ema: ema !== null, seed: spec.seed, step: loop.step, preset: spec.preset, K: cfg.K, dataset: data.label };
+    ctx.score({ metric: 'tokenizer/psnr', value: result.psnr, provenance: prov });
+    if (result.ssim !== null) ctx.score({ metric: 'tokenizer/ssim', value: result.ssim, provenance: prov });
+    else ctx.log('warn', `SSIM skipped: ${data.imageSize}×${data.imageSize} images are smaller than its 11-pixel window`);
+    ctx.score({ metric: 'tokenizer/usage', value: result.usage, provenance: prov });
+    ctx.score({ metric: 'tokenizer/perplexity', value: result.perplexity, provenance: prov });
+    const out: JsonObject = { steps: loop.step, epochs: spec.epochs, params: tok.numParams(), resumedFrom: loop.resumedFrom, ...result, lastEpoch: loop.lastEpochMeans };
+    return out;
+  } finally {
+    opt.dispose();
+    ema?.dispose();
+    tok.dispose();
+  }
 }
 
 function firstBatch(src: SplitSource, n: number): Batch | null {

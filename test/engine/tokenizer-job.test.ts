@@ -120,7 +120,9 @@ describe('train-tokenizer job', () => {
 
   it('a cancelled run resumes to the same step count and the same weights', async () => {
     const first = ctxFor('b', 3);
+    const before = tf.memory().numTensors;
     await expect(trainTokenizer(spec, first.ctx)).rejects.toBeInstanceOf(JobCancelled);
+    expect(tf.memory().numTensors).toBe(before);
     expect(loadCheckpoint(latestCheckpoint(first.runDir)!).step).toBe(3);
     const second = ctxFor('b');
     const res = await trainTokenizer(spec, second.ctx);
