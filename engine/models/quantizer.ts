@@ -55,11 +55,16 @@ export function similarity(zFlat: tf.Tensor2D, codes: tf.Tensor2D, cfg: Quantize
   return tf.sub(tf.mul(dot, 2), tf.reshape(tf.sum(tf.square(codes), 1), [1, -1])) as tf.Tensor2D;
 }
 
+/** One-hot rows as float32. tfjs-backend-wasm 4.22's OneHot ignores a float32 dtype (writes int32 bits), so cast. [N] → [N,K] */
+export function oneHotF32(indices: tf.Tensor1D, K: number): tf.Tensor2D {
+  return tf.cast(tf.oneHot(indices, K), 'float32');
+}
+
 /** Codes for given indices as a one-hot product, so its gradient is a matMul on every backend. [...] → [..., D] */
 export function lookup(codes: tf.Tensor2D, indices: tf.Tensor): tf.Tensor {
   const [K, D] = codes.shape;
   const flat = tf.reshape(indices, [-1]) as tf.Tensor1D;
-  const e = tf.matMul(tf.oneHot(flat, K, 1, 0, 'float32'), codes);
+  const e = tf.matMul(oneHotF32(flat, K), codes);
   return tf.reshape(e, [...indices.shape, D]);
 }
 
@@ -81,7 +86,7 @@ export function quantizeLatent(p: Params, z: tf.Tensor4D, cfg: QuantizerConfig):
   const e = lookup(codes, indices) as tf.Tensor4D;
   const codebookLoss = tf.mean(tf.square(tf.sub(e, stopGradient(z)))) as tf.Scalar;
   const commitLoss = tf.mean(tf.square(tf.sub(stopGradient(e), z))) as tf.Scalar;
-  const counts = tf.sum(tf.oneHot(tf.reshape(indices, [-1]) as tf.Tensor1D, cfg.K, 1, 0, 'float32'), 0) as tf.Tensor1D;
+  const counts = tf.sum(oneHotF32(tf.reshape(indices, [-1]) as tf.Tensor1D, cfg.K), 0) as tf.Tensor1D;
   return { indices, zq: straightThrough(z, e), e, codebookLoss, commitLoss, counts };
 }
 

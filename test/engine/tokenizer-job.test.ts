@@ -88,7 +88,7 @@ describe('spec validation', () => {
 });
 
 describe('train-tokenizer job', () => {
-  let weightsA: Record<string, Float32Array> = {};
+  const weightsA: Record<string, Float32Array> = {};
   it('trains, logs every metric, anneals α/δ per epoch, writes grids, flip maps, scores and config', async () => {
     const { ctx, rec, runDir } = ctxFor('a');
     const before = tf.memory().numTensors;
