@@ -8,6 +8,10 @@ type AnyJob = Job<JsonObject, JsonObject>;
 const LOADERS: Partial<Record<JobKind, () => Promise<AnyJob>>> = {
   selftest: async () => (await import('./selftest')).selftest as AnyJob,
   'dataset-build': async () => (await import('./dataset-build')).datasetBuild as AnyJob,
+  'train-tokenizer': async () => (await import('./train-tokenizer')).trainTokenizer,
+  'extract-tokens': async () => (await import('./extract-tokens')).extractTokens,
+  'train-generator': async () => (await import('./train-generator')).trainGenerator,
+  sample: async () => (await import('./sample')).sampleGallery,
 };
 
 export function registerJob(kind: JobKind, loader: () => Promise<AnyJob>): void {

@@ -178,5 +178,6 @@ const serveCmd: Command = {
 };
 
 import { DATASET_COMMANDS } from './commands-datasets';
+import { TRAIN_COMMANDS } from './commands-train';
 
-export const COMMANDS: Command[] = [doctor, runsList, runsShow, runsResume, selftest, serveCmd, ...DATASET_COMMANDS];
+export const COMMANDS: Command[] = [doctor, runsList, runsShow, runsResume, selftest, serveCmd, ...DATASET_COMMANDS, ...TRAIN_COMMANDS];

@@ -2,7 +2,12 @@
 // queued, which host fields (dataset paths, output folders) it gets, and what happens on success.
 import type { Dataset, JobKind, JsonObject, RunKind, RunSummary, StartJobRequest } from '../../preload/contract';
 import { validateDatasetBuildSpec } from '../../engine/specs/dataset-build';
+import { validateExtractTokensSpec } from '../../engine/specs/extract-tokens';
+import { validateSampleSpec } from '../../engine/specs/sample';
 import { validateSelftestSpec } from '../../engine/specs/selftest';
+import { validateTrainGeneratorSpec } from '../../engine/specs/train-generator';
+import { validateTrainTokenizerSpec } from '../../engine/specs/train-tokenizer';
+import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Repo } from './store/repo';
 
@@ -24,6 +29,8 @@ interface JobPrep {
   runKind: RunKind;
   /** Validates (throws SpecError) and returns the full spec the engine gets. */
   prepare(spec: unknown, env: PrepEnv, req: StartJobRequest): Omit<PreparedJob, 'runKind' | 'name'> & { name?: string };
+  /** Jobs that must run first (queued ahead of this one), e.g. token extraction before a generator. */
+  prerequisites?(spec: unknown, env: PrepEnv): StartJobRequest[];
   /** Called after the job succeeded, inside the host. */
   onDone?(run: RunSummary, result: JsonObject, env: PrepEnv): { dataset?: Dataset };
 }
@@ -46,7 +53,65 @@ function datasetName(repo: Repo, o: Record<string, unknown>): string {
   }
 }
 
+/** The spec without the host-side reference keys (the engine's validators take only their own fields). */
+function without(spec: unknown, ...keys: string[]): Record<string, unknown> {
+  const o = { ...((spec ?? {}) as Record<string, unknown>) };
+  for (const k of keys) delete o[k];
+  return o;
+}
+
+/** A finished run of one of `kinds`, by id, with a message that says how to find the right one. */
+export function resolveRun(repo: Repo, ref: unknown, kinds: RunKind[], what: string): RunSummary {
+  const id = typeof ref === 'number' ? ref : typeof ref === 'string' && /^\d+$/.test(ref) ? Number(ref) : NaN;
+  if (!Number.isInteger(id)) throw new Error(`${what}: give the id of a ${kinds.join(' or ')} run (see \`toklab runs list --kind ${kinds[0]}\`).`);
+  const run = repo.getRun(id);
+  if (!kinds.includes(run.kind)) throw new Error(`${what}: run ${id} is a ${run.kind} run, not a ${kinds.join(' or ')} run.`);
+  if (run.status !== 'done') throw new Error(`${what}: run ${id} is ${run.status}; it must be done first.`);
+  return run;
+}
+
+const runRel = (id: number): string => `runs/${id}`;
+const TOKENIZER_KINDS: RunKind[] = ['tokenizer', 'post-train'];
+
 const PREPS: Partial<Record<JobKind, JobPrep>> = {
+  'train-tokenizer': {
+    runKind: 'tokenizer',
+    prepare: (raw, env) => {
+      const d = resolveDataset(env.repo, (raw as Record<string, unknown>).dataset);
+      const s = validateTrainTokenizerSpec({ ...without(raw, 'dataset'), datasetPath: d.path });
+      return { spec: asJson(s), seed: s.seed, datasetId: d.id, parentId: null, name: `${s.preset}${s.lp ? ' +LP' : ''} on ${d.name}` };
+    },
+  },
+  'extract-tokens': {
+    runKind: 'tokens',
+    prepare: (raw, env) => {
+      const tok = resolveRun(env.repo, (raw as Record<string, unknown>).tokenizer, TOKENIZER_KINDS, 'tokenizer');
+      const s = validateExtractTokensSpec({ ...without(raw, 'tokenizer'), tokenizerRunDir: runRel(tok.id) });
+      return { spec: asJson(s), seed: null, datasetId: tok.datasetId, parentId: tok.id, name: `tokens of run ${tok.id}` };
+    },
+  },
+  'train-generator': {
+    runKind: 'generator',
+    prerequisites: (raw, env) => {
+      const tok = resolveRun(env.repo, (raw as Record<string, unknown>).tokenizer, TOKENIZER_KINDS, 'tokenizer');
+      const cached = existsSync(join(env.home, runRel(tok.id), 'tokens', 'meta.json'));
+      const queued = env.repo.listRuns({ kind: 'tokens' }).some((r) => r.parentId === tok.id && ['queued', 'running'].includes(r.status));
+      return cached || queued ? [] : [{ kind: 'extract-tokens', spec: { tokenizer: tok.id } }];
+    },
+    prepare: (raw, env) => {
+      const tok = resolveRun(env.repo, (raw as Record<string, unknown>).tokenizer, TOKENIZER_KINDS, 'tokenizer');
+      const s = validateTrainGeneratorSpec({ ...without(raw, 'tokenizer'), tokenizerRunDir: runRel(tok.id) });
+      return { spec: asJson(s), seed: s.seed, datasetId: tok.datasetId, parentId: tok.id, name: `${s.arch} ${s.preset} on tokenizer ${tok.id}` };
+    },
+  },
+  sample: {
+    runKind: 'sample',
+    prepare: (raw, env) => {
+      const gen = resolveRun(env.repo, (raw as Record<string, unknown>).generator, ['generator'], 'generator');
+      const s = validateSampleSpec({ ...without(raw, 'generator'), generatorRunDir: runRel(gen.id) });
+      return { spec: asJson(s), seed: null, datasetId: gen.datasetId, parentId: gen.id, name: `gallery of generator ${gen.id}` };
+    },
+  },
   'dataset-build': {
     runKind: 'dataset',
     prepare: (raw, env) => {

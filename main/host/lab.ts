@@ -105,7 +105,10 @@ export class Lab implements LabApi {
   }
 
   async startJob(req: StartJobRequest): Promise<RunSummary> {
-    const prepared = prepareJob(req, { repo: this.repo, home: this.opts.home });
+    const env = { repo: this.repo, home: this.opts.home };
+    // validate everything (this job and what must run first) before queueing anything
+    const prepared = prepareJob(req, env);
+    for (const pre of jobPrep(req.kind).prerequisites?.(req.spec, env) ?? []) await this.startJob(pre);
     const run = this.repo.db.transaction(() => {
       const r = this.repo.createRun({
         kind: prepared.runKind,

@@ -1,0 +1,140 @@
+// `toklab train tokenizer|generator`, `toklab tokens extract`, `toklab sample`: queue a job with
+// the options given, follow it, print where its results are.
+import type { JsonObject, StartJobRequest } from '../../preload/contract';
+import type { Command } from './commands';
+import { intOpt } from './commands';
+import { openLab, printJson, runJob, UsageError } from './util';
+
+/** `alpha=1,beta=0.1,delta=0.025` → {alpha: 1, beta: 0.1, delta: 0.025}; words stay strings. */
+export function parseKv(v: string | boolean | undefined, flag: string): Record<string, number | string | boolean> | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new UsageError(`--${flag} takes key=value pairs, e.g. --${flag} alpha=1,delta=0.025`);
+  const out: Record<string, number | string | boolean> = {};
+  for (const part of v.split(',').filter(Boolean)) {
+    const [k, val] = part.split('=');
+    if (!k || val === undefined) throw new UsageError(`--${flag}: "${part}" is not key=value`);
+    out[k.trim()] = val === 'true' ? true : val === 'false' ? false : Number.isFinite(Number(val)) ? Number(val) : val.trim();
+  }
+  return out;
+}
+
+export function numList(v: string | boolean | undefined, flag: string): number[] | undefined {
+  if (v === undefined) return undefined;
+  const xs = String(v).split(',').filter(Boolean).map(Number);
+  if (typeof v !== 'string' || xs.some((x) => !Number.isFinite(x))) throw new UsageError(`--${flag} takes a comma-separated list of numbers, e.g. 0,1.5,3`);
+  return xs;
+}
+
+/** The LP option as the spec wants it: δ below 1 is a share of K, from 1 up an absolute count. */
+export function lpFromCli(kv: Record<string, number | string | boolean> | undefined): JsonObject | undefined {
+  if (!kv) return undefined;
+  const lp: JsonObject = { ...kv };
+  if (kv.include_self !== undefined) (lp.includeSelf = kv.include_self), delete lp.include_self;
+  if (typeof kv.delta === 'number' && kv.deltaMode === undefined) lp.deltaMode = kv.delta < 1 ? 'share' : 'abs';
+  return lp;
+}
+
+async function startAndFollow(home: string | undefined, req: StartJobRequest, json: boolean): Promise<number> {
+  const lab = openLab(home);
+  try {
+    const final = await runJob(lab, () => lab.startJob(req));
+    if (json) printJson(await lab.getRun(final.id));
+    else if (final.status === 'done') {
+      const d = await lab.getRun(final.id);
+      for (const s of d.scores) process.stdout.write(`${s.metric} = ${s.value.toPrecision(5)}  (${Object.entries(s.provenance).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')})\n`);
+      process.stdout.write(`run ${final.id} done; files in ${lab.runDir(final.id)}\n`);
+    }
+    return final.status === 'done' || final.status === 'queued' ? 0 : 1;
+  } finally {
+    await lab.close();
+  }
+}
+
+const common = { epochs: { type: 'string' }, seed: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, name: { type: 'string' } } as const;
+
+function commonSpec(opts: Record<string, string | boolean | undefined>): JsonObject {
+  const spec: JsonObject = {};
+  const e = intOpt(opts.epochs, 'epochs');
+  if (e !== undefined) spec.epochs = e;
+  const s = intOpt(opts.seed, 'seed');
+  if (s !== undefined) spec.seed = s;
+  const b = intOpt(opts['batch-size'], 'batch-size');
+  if (b !== undefined) spec.batchSize = b;
+  if (opts.lr !== undefined) spec.lr = Number(opts.lr);
+  return spec;
+}
+
+const trainTokenizer: Command = {
+  words: ['train', 'tokenizer'],
+  usage: 'train tokenizer --dataset D --preset P [--lp …] [--anneal …]',
+  summary: 'VQ tokenizer, optionally with latent perturbation',
+  options: { ...common, dataset: { type: 'string' }, preset: { type: 'string' }, lp: { type: 'string' }, anneal: { type: 'string' }, 'train-limit': { type: 'string' }, 'val-limit': { type: 'string' } },
+  async run({ home, opts }) {
+    if (!opts.dataset) throw new UsageError('train tokenizer needs --dataset <id or name> (see `toklab datasets list`)');
+    const spec: JsonObject = { ...commonSpec(opts), dataset: String(opts.dataset) };
+    if (opts.preset) spec.preset = String(opts.preset);
+    const lp = lpFromCli(parseKv(opts.lp, 'lp'));
+    if (lp) spec.lp = lp;
+    const an = parseKv(opts.anneal, 'anneal');
+    if (an) spec.anneal = { start: an.start ?? 0.2, end: an.end ?? 0.6, endRatio: an.ratio ?? an.endRatio ?? 0.5 } as JsonObject;
+    const tl = intOpt(opts['train-limit'], 'train-limit');
+    if (tl !== undefined) spec.trainLimit = tl;
+    const vl = intOpt(opts['val-limit'], 'val-limit');
+    if (vl !== undefined) spec.valLimit = vl;
+    return startAndFollow(home, { kind: 'train-tokenizer', spec, name: opts.name as string | undefined }, Boolean(opts.json));
+  },
+};
+
+const extract: Command = {
+  words: ['tokens', 'extract'],
+  usage: 'tokens extract <tokenizer-run>',
+  summary: 'encode the dataset into cached token grids',
+  options: {},
+  async run({ home, opts, args }) {
+    const id = intOpt(args[0], 'tokenizer-run');
+    if (id === undefined) throw new UsageError('tokens extract needs a tokenizer run id');
+    return startAndFollow(home, { kind: 'extract-tokens', spec: { tokenizer: id } }, Boolean(opts.json));
+  },
+};
+
+const trainGenerator: Command = {
+  words: ['train', 'generator'],
+  usage: 'train generator --tokenizer <run> --arch raster|rar [--preset P]',
+  summary: 'class-conditional AR generator on cached tokens',
+  options: { ...common, tokenizer: { type: 'string' }, arch: { type: 'string' }, preset: { type: 'string' } },
+  async run({ home, opts }) {
+    const tok = intOpt(opts.tokenizer, 'tokenizer');
+    if (tok === undefined) throw new UsageError('train generator needs --tokenizer <run id>');
+    const spec: JsonObject = { ...commonSpec(opts), tokenizer: tok, arch: String(opts.arch ?? 'raster') };
+    if (opts.preset) spec.preset = String(opts.preset);
+    return startAndFollow(home, { kind: 'train-generator', spec, name: opts.name as string | undefined }, Boolean(opts.json));
+  },
+};
+
+const sample: Command = {
+  words: ['sample'],
+  usage: 'sample <generator-run> --cfg 0,1.5,3 [--per-class N] [--seed S]',
+  summary: 'galleries without and with CFG on matched seeds',
+  options: { cfg: { type: 'string' }, 'per-class': { type: 'string' }, seed: { type: 'string' }, classes: { type: 'string' }, schedule: { type: 'string' }, power: { type: 'string' }, temperature: { type: 'string' } },
+  async run({ home, opts, args }) {
+    const gen = intOpt(args[0], 'generator-run');
+    if (gen === undefined) throw new UsageError('sample needs a generator run id');
+    const cfg = numList(opts.cfg, 'cfg') ?? [0, 1.5];
+    const perClass = intOpt(opts['per-class'], 'per-class', 4) ?? 4;
+    const seed = intOpt(opts.seed, 'seed', 0) ?? 0;
+    const spec: JsonObject = {
+      generator: gen,
+      withoutCfg: cfg.includes(0) || cfg.includes(1),
+      scales: cfg.filter((g) => g !== 0 && g !== 1),
+      seeds: Array.from({ length: perClass }, (_, i) => seed + i),
+    };
+    const classes = numList(opts.classes, 'classes');
+    if (classes) spec.classes = classes;
+    if (opts.schedule) spec.schedule = String(opts.schedule);
+    if (opts.power) spec.power = Number(opts.power);
+    if (opts.temperature) spec.temperature = Number(opts.temperature);
+    return startAndFollow(home, { kind: 'sample', spec }, Boolean(opts.json));
+  },
+};
+
+export const TRAIN_COMMANDS: Command[] = [trainTokenizer, extract, trainGenerator, sample];
