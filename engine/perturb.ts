@@ -156,13 +156,13 @@ export function nearestRanks(z: tf.Tensor4D, codes: tf.Tensor2D, clean: Int32Arr
 
 /**
  * Perturb a batch: z [B,h,w,D] (normalized when the codebook is), codes [K,D] as decoded, clean
- * indices [B·h·w]. Knobs must carry an absolute δ (use resolveDelta/annealKnobs first).
+ * indices [B·h·w]. A share-of-K δ is resolved against the codebook size here.
  */
 export function perturbTokens(z: tf.Tensor4D, codes: tf.Tensor2D, clean: Int32Array, k: LpKnobs, rng: Rng, cfg: QuantizerConfig): DrawResult {
   const [B, h, w] = z.shape;
   const T = h * w;
-  const delta = Math.min(codes.shape[0], Math.round(k.delta));
-  const kk = { ...k, delta };
+  const delta = resolveDelta(k, codes.shape[0]);
+  const kk: LpKnobs = { ...k, delta, deltaMode: 'abs' };
   const nSel = Math.floor(B * k.beta);
   const active = k.alpha > 0 && delta > 1 && nSel > 0;
   const ranks = active ? nearestRanks(z, codes, clean, nSel, delta, k.anchor, cfg) : new Int32Array(0);

@@ -57,7 +57,7 @@ export function similarity(zFlat: tf.Tensor2D, codes: tf.Tensor2D, cfg: Quantize
 
 /** One-hot rows as float32. tfjs-backend-wasm 4.22's OneHot ignores a float32 dtype (writes int32 bits), so cast. [N] → [N,K] */
 export function oneHotF32(indices: tf.Tensor1D, K: number): tf.Tensor2D {
-  return tf.cast(tf.oneHot(indices, K), 'float32');
+  return tf.cast(tf.oneHot(indices, K), 'float32') as tf.Tensor2D;
 }
 
 /** Codes for given indices as a one-hot product, so its gradient is a matMul on every backend. [...] → [..., D] */

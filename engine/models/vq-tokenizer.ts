@@ -166,6 +166,23 @@ export class VqTokenizer {
     return { loss, recon, codebook: q.codebookLoss, commit: q.commitLoss, counts: q.counts, z, indices: q.indices, xr, draw };
   }
 
+  /**
+   * Reconstruction for evaluation: clean (rFID) or through perturbed tokens (pFID: pass knobs with β = 1
+   * and a seeded Rng). Call with EMA weights in place. [B,H,W,C] → [B,H,W,C], not clipped.
+   */
+  reconstruct(x: tf.Tensor4D, lp?: { knobs: LpKnobs; rng: Rng }): { images: tf.Tensor4D; draw: DrawResult | null } {
+    let draw: DrawResult | null = null;
+    const images = tf.tidy(() => {
+      const z = this.encode(x);
+      const q = this.quantize(z);
+      if (!lp) return this.decodeLatent(q.e);
+      const codes = this.codes();
+      draw = perturbTokens(z, codes, q.indices.dataSync() as Int32Array, lp.knobs, lp.rng, this.config);
+      return this.decodeLatent(lpDecoderInput(z, codes, draw.indices));
+    });
+    return { images, draw };
+  }
+
   /** Clean token indices of images. [B,H,W,C] → [B,h,w] int32 */
   tokenize(x: tf.Tensor4D): tf.Tensor3D {
     return tf.tidy(() => this.quantize(this.encode(x)).indices);

@@ -84,6 +84,24 @@ describe('VqTokenizer', () => {
     tok.dispose();
   });
 
+  it('reconstruct: clean equals decodeIndices(tokenize); LP with a share-of-K δ changes tokens (pFID path)', () => {
+    const tok = createTokenizer(tiny(), 6);
+    const x = shapes(4, 5);
+    const before = tf.memory().numTensors;
+    const clean = tok.reconstruct(x);
+    const viaIdx = tf.tidy(() => tok.decodeIndices(tok.tokenize(x)));
+    expect(Array.from(clean.images.dataSync())).toEqual(Array.from(viaIdx.dataSync()));
+    expect(clean.draw).toBeNull();
+    const knobs: LpKnobs = { alpha: 1, beta: 1, delta: 0.25, deltaMode: 'share', includeSelf: false, selection: 'bernoulli', anchor: 'z' };
+    const pert = tok.reconstruct(x, { knobs, rng: new Rng(3) });
+    expect(pert.draw!.changed).toBe(4 * 2 * 2); // δ = 0.25·16 = 4 codes, self excluded: every token moves
+    expect(pert.draw!.expected).toBe(1);
+    tf.dispose([clean.images, viaIdx, pert.images]);
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+    tok.dispose();
+  });
+
   it('codebook and commitment losses use the clean assignment: LP α = 1 leaves them unchanged', () => {
     const tok = createTokenizer(tiny(), 4);
     const x = shapes(4, 2);
