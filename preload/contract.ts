@@ -116,6 +116,79 @@ export interface StartJobRequest {
   parentId?: number;
 }
 
+/** A score with the run it belongs to, for comparison tables and charts. */
+export interface ScoreRow extends Score {
+  runName: string;
+  runKind: RunKind;
+  /** The run's parent: the tokenizer of an eval run, the generator of a gFID run, … */
+  parentId: number | null;
+  tags: string[];
+}
+
+export interface ScoreQuery {
+  metric?: string;
+  /** e.g. 'eval/' for every tokenizer-evaluation score. */
+  metricPrefix?: string;
+  runIds?: number[];
+  parentIds?: number[];
+  limit?: number;
+}
+
+/** A pFID sweep: tokenizers × α × δ, expanded into one evaluation job per tokenizer. */
+export interface SweepSpec {
+  name?: string;
+  tokenizers: number[];
+  alphas: number[];
+  deltas: number[];
+  /** δ given as a share of K ('share') or as a count of codes ('abs'). */
+  deltaMode: 'abs' | 'share';
+  /** Held-out images per evaluation (0 = the whole validation split). */
+  n?: number;
+  seed?: number;
+}
+
+export interface Sweep {
+  id: number;
+  name: string;
+  spec: JsonObject;
+  status: 'running' | 'done' | 'partial';
+  createdAt: string;
+  runs: RunSummary[];
+  /** Over all runs of the sweep, from their progress. */
+  progress: { done: number; total: number; etaSeconds: number | null };
+}
+
+/** Which scores to pair per tokenizer, e.g. x = summary pFID, y = gFID at CFG 1.5 of raster generators. */
+export interface CorrelationRequest {
+  x: string;
+  y: string;
+  /** CFG scale of the gFID side (0 = without CFG); required when y is a generation metric. */
+  cfgScale?: number;
+  /** Only generators of this architecture. */
+  arch?: 'raster' | 'rar';
+  resamples?: number;
+  seed?: number;
+}
+
+export interface CorrelationCoefficient {
+  method: 'pearson' | 'spearman' | 'kendall';
+  r: number;
+  ci: [number, number] | null;
+  level: number;
+  resamples: number;
+  loo: number[];
+  looDelta: number[];
+}
+
+export interface CorrelationResult {
+  request: CorrelationRequest;
+  points: { tokenizerId: number; tokenizerName: string; x: number; y: number; xRunId: number; yRunId: number }[];
+  extractorId: string;
+  coefficients: CorrelationCoefficient[];
+  /** Tokenizers left out and why (no x score, no y score, …). */
+  skipped: { tokenizerId: number; reason: string }[];
+}
+
 export type LabEvent =
   | { type: 'run'; run: RunSummary }
   | { type: 'metrics'; runId: number; points: MetricPoint[] }
@@ -123,6 +196,7 @@ export type LabEvent =
   | { type: 'artifact'; artifact: Artifact }
   | { type: 'score'; score: Score }
   | { type: 'dataset'; dataset: Dataset }
+  | { type: 'sweep'; sweepId: number }
   | { type: 'engine'; engine: AppInfo['engine'] }
   | { type: 'log'; runId: number | null; level: 'info' | 'warn' | 'error'; message: string };
 
@@ -140,6 +214,13 @@ export interface LabApi {
   getDataset(id: number): Promise<Dataset>;
   /** A native folder picker where there is one (Electron); null in a browser. */
   pickFolder(): Promise<string | null>;
+  listScores(query: ScoreQuery): Promise<ScoreRow[]>;
+  createSweep(spec: SweepSpec): Promise<Sweep>;
+  listSweeps(): Promise<Sweep[]>;
+  /** Refused when the scores come from different feature extractors. */
+  correlate(request: CorrelationRequest): Promise<CorrelationResult>;
+  /** Saves a PNG (data URL) or a CSV/JSON/TeX text under <home>/exports/ and returns its path. */
+  exportFile(name: string, content: string): Promise<string>;
 }
 
 export type LabMethod = keyof LabApi;
@@ -157,6 +238,11 @@ export const LAB_METHODS = [
   'listDatasets',
   'getDataset',
   'pickFolder',
+  'listScores',
+  'createSweep',
+  'listSweeps',
+  'correlate',
+  'exportFile',
 ] as const satisfies readonly LabMethod[];
 
 type Missing = Exclude<LabMethod, (typeof LAB_METHODS)[number]>;

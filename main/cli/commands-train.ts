@@ -29,7 +29,10 @@ export function numList(v: string | boolean | undefined, flag: string): number[]
 export function lpFromCli(kv: Record<string, number | string | boolean> | undefined): JsonObject | undefined {
   if (!kv) return undefined;
   const lp: JsonObject = { ...kv };
-  if (kv.include_self !== undefined) (lp.includeSelf = kv.include_self), delete lp.include_self;
+  if (kv.include_self !== undefined) {
+    lp.includeSelf = kv.include_self;
+    delete lp.include_self;
+  }
   if (typeof kv.delta === 'number' && kv.deltaMode === undefined) lp.deltaMode = kv.delta < 1 ? 'share' : 'abs';
   return lp;
 }

@@ -2,9 +2,11 @@
 // the LabApi of preload/contract.ts. Plain Node, shared by the app, `toklab serve` and the CLI.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EngineEvent, MetricPoint } from '../../engine/protocol';
+import type { EngineEvent, JsonObject, MetricPoint } from '../../engine/protocol';
 import type {
   AppInfo,
+  CorrelationRequest,
+  CorrelationResult,
   Dataset,
   LabApi,
   LabEvent,
@@ -12,8 +14,13 @@ import type {
   RunDetail,
   RunQuery,
   RunSummary,
+  ScoreQuery,
+  ScoreRow,
   StartJobRequest,
+  Sweep,
+  SweepSpec,
 } from '../../preload/contract';
+import { correlateScores, sweepOf, validateSweepSpec, writeExport } from './analysis';
 import type { EngineLauncher } from './engine-channel';
 import { forkLauncher } from './engine-channel';
 import { ensureHome } from './home';
@@ -105,10 +112,14 @@ export class Lab implements LabApi {
   }
 
   async startJob(req: StartJobRequest): Promise<RunSummary> {
+    return this.enqueueJob(req, null);
+  }
+
+  private async enqueueJob(req: StartJobRequest, sweepId: number | null): Promise<RunSummary> {
     const env = { repo: this.repo, home: this.opts.home };
     // validate everything (this job and what must run first) before queueing anything
     const prepared = prepareJob(req, env);
-    for (const pre of jobPrep(req.kind).prerequisites?.(req.spec, env) ?? []) await this.startJob(pre);
+    for (const pre of jobPrep(req.kind).prerequisites?.(req.spec, env) ?? []) await this.enqueueJob(pre, null);
     const run = this.repo.db.transaction(() => {
       const r = this.repo.createRun({
         kind: prepared.runKind,
@@ -118,6 +129,7 @@ export class Lab implements LabApi {
         seed: prepared.seed,
         parentId: prepared.parentId,
         datasetId: prepared.datasetId,
+        sweepId,
         appVersion: APP_VERSION,
       });
       this.repo.enqueue(r.id, req.kind, prepared.spec);
@@ -184,6 +196,44 @@ export class Lab implements LabApi {
     return null;
   }
 
+  async listScores(query: ScoreQuery): Promise<ScoreRow[]> {
+    return this.repo.listScores(query);
+  }
+
+  async createSweep(raw: SweepSpec): Promise<Sweep> {
+    const spec = validateSweepSpec(this.repo, raw);
+    // validate every job before creating anything
+    const reqs = spec.tokenizers.map((t) => ({
+      kind: 'eval-tokenizer' as const,
+      name: `pFID sweep · tokenizer ${t}`,
+      spec: { tokenizer: t, alphas: spec.alphas, deltas: spec.deltas, deltaMode: spec.deltaMode, n: spec.n ?? 0, seed: spec.seed ?? 0 },
+    }));
+    for (const r of reqs) prepareJob(r, { repo: this.repo, home: this.opts.home });
+    const name = spec.name?.trim() || `sweep ${spec.alphas.length}×${spec.deltas.length} over ${spec.tokenizers.length} tokenizer(s)`;
+    const id = this.repo.createSweep(name, spec as unknown as JsonObject);
+    for (const r of reqs) await this.enqueueJob(r, id);
+    this.emit({ type: 'sweep', sweepId: id });
+    return this.sweep(id);
+  }
+
+  async listSweeps(): Promise<Sweep[]> {
+    return this.repo.listSweepRows().map((row) => sweepOf(row, this.repo.runsOfSweep(row.id)));
+  }
+
+  private sweep(id: number): Sweep {
+    const row = this.repo.listSweepRows().find((r) => r.id === id);
+    if (!row) throw new Error(`There is no sweep ${id}.`);
+    return sweepOf(row, this.repo.runsOfSweep(id));
+  }
+
+  async correlate(request: CorrelationRequest): Promise<CorrelationResult> {
+    return correlateScores(this.repo, request);
+  }
+
+  async exportFile(name: string, content: string): Promise<string> {
+    return writeExport(this.opts.home, name, content);
+  }
+
   // ---- helpers for the CLI and tests ----
 
   /** Resolves when the run reaches a final status (done, failed, cancelled, interrupted). */
@@ -199,7 +249,10 @@ export class Lab implements LabApi {
 
   // ---- queue ----
 
-  /** Runs marked running by a host that died: mark them interrupted so nothing is silently lost. */
+  /**
+   * Runs marked running by a host that died: mark them interrupted so nothing is silently lost.
+   * Sweep evaluations are idempotent, so they go straight back into the queue.
+   */
   private recoverAfterCrash(): void {
     const stale = this.repo.runningJobs();
     if (!stale.length) return;
@@ -207,6 +260,10 @@ export class Lab implements LabApi {
       for (const j of stale) {
         this.repo.setJobStatus(j.id, 'finished');
         this.repo.markFinished(j.runId, 'interrupted', 'toklab stopped while this job was running; resume the run to continue.', null);
+        if (this.repo.getRun(j.runId).sweepId !== null) {
+          this.repo.setStatus(j.runId, 'queued', null);
+          this.repo.enqueue(j.runId, j.kind, j.spec, j.attempt + 1);
+        }
       }
     })();
   }

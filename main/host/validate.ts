@@ -1,6 +1,6 @@
 // One argument schema per LabApi method: the host checks everything a front door hands it
 // (IPC from the renderer, WebSocket frames) before any handler runs.
-import type { JobKind, LabApi, LabMethod, RunKind, RunQuery, RunStatus, StartJobRequest } from '../../preload/contract';
+import type { CorrelationRequest, JobKind, LabApi, LabMethod, RunKind, RunQuery, RunStatus, ScoreQuery, StartJobRequest, SweepSpec } from '../../preload/contract';
 import { LAB_METHODS } from '../../preload/contract';
 
 export class InputError extends Error {
@@ -67,6 +67,51 @@ function text(v: unknown, max: number, what: string): string {
   return v;
 }
 
+function idList(v: unknown, what: string): number[] {
+  if (!Array.isArray(v) || v.length > 1000) throw new InputError(`${what} must be a list of run ids`);
+  return v.map((x) => id(x, what));
+}
+
+function numbers(v: unknown, what: string): number[] {
+  if (!Array.isArray(v) || v.length > 100 || v.some((x) => typeof x !== 'number' || !Number.isFinite(x))) throw new InputError(`${what} must be a list of numbers`);
+  return v as number[];
+}
+
+function scoreQuery(v: unknown): ScoreQuery {
+  const o = plainObject(v ?? {}, 'query');
+  const q: ScoreQuery = {};
+  if (o.metric !== undefined) q.metric = text(o.metric, 100, 'query.metric');
+  if (o.metricPrefix !== undefined) q.metricPrefix = text(o.metricPrefix, 100, 'query.metricPrefix');
+  if (o.runIds !== undefined) q.runIds = idList(o.runIds, 'query.runIds');
+  if (o.parentIds !== undefined) q.parentIds = idList(o.parentIds, 'query.parentIds');
+  if (o.limit !== undefined) q.limit = id(o.limit, 'query.limit');
+  return q;
+}
+
+function sweepSpec(v: unknown): SweepSpec {
+  const o = plainObject(v, 'sweep');
+  const s: SweepSpec = {
+    tokenizers: idList(o.tokenizers, 'tokenizers'),
+    alphas: numbers(o.alphas, 'alphas'),
+    deltas: numbers(o.deltas, 'deltas'),
+    deltaMode: oneOf(o.deltaMode, ['abs', 'share'] as const, 'deltaMode'),
+  };
+  if (o.name !== undefined) s.name = text(o.name, 200, 'name');
+  if (o.n !== undefined) s.n = typeof o.n === 'number' && Number.isInteger(o.n) && o.n >= 0 ? o.n : (() => { throw new InputError('n must be a whole number ≥ 0'); })();
+  if (o.seed !== undefined) s.seed = typeof o.seed === 'number' && Number.isInteger(o.seed) && o.seed >= 0 ? o.seed : (() => { throw new InputError('seed must be a whole number ≥ 0'); })();
+  return s;
+}
+
+function correlationRequest(v: unknown): CorrelationRequest {
+  const o = plainObject(v, 'request');
+  const r: CorrelationRequest = { x: text(o.x, 100, 'x'), y: text(o.y, 100, 'y') };
+  if (o.cfgScale !== undefined) r.cfgScale = numbers([o.cfgScale], 'cfgScale')[0];
+  if (o.arch !== undefined) r.arch = oneOf(o.arch, ['raster', 'rar'] as const, 'arch');
+  if (o.resamples !== undefined) r.resamples = Math.min(20_000, id(o.resamples, 'resamples'));
+  if (o.seed !== undefined) r.seed = numbers([o.seed], 'seed')[0];
+  return r;
+}
+
 type Validators = { [M in LabMethod]: (args: unknown[]) => Parameters<LabApi[M]> };
 
 const VALIDATORS: Validators = {
@@ -81,6 +126,11 @@ const VALIDATORS: Validators = {
   listDatasets: () => [],
   getDataset: (a) => [id(a[0])],
   pickFolder: () => [],
+  listScores: (a) => [scoreQuery(a[0])],
+  createSweep: (a) => [sweepSpec(a[0])],
+  listSweeps: () => [],
+  correlate: (a) => [correlationRequest(a[0])],
+  exportFile: (a) => [text(a[0], 200, 'name'), text(a[1], 50_000_000, 'content')],
 };
 
 export function isLabMethod(m: unknown): m is LabMethod {

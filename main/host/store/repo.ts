@@ -14,6 +14,8 @@ import type {
   RunStatus,
   RunSummary,
   Score,
+  ScoreQuery,
+  ScoreRow,
 } from '../../../preload/contract';
 
 interface RunRow {
@@ -273,6 +275,55 @@ export class Repo {
     return (this.s.scores.all(runId) as { id: number; run_id: number; metric: string; value: number; provenance: string; created_at: string }[]).map(
       (r) => ({ id: r.id, runId: r.run_id, metric: r.metric, value: r.value, provenance: JSON.parse(r.provenance) as JsonObject, createdAt: r.created_at }),
     );
+  }
+
+  listScores(q: ScoreQuery): ScoreRow[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    const add = (clause: string, ...v: (string | number)[]): void => {
+      where.push(clause);
+      args.push(...v);
+    };
+    if (q.metric) add('s.metric = ?', q.metric);
+    if (q.metricPrefix) add("s.metric LIKE ? ESCAPE '\\'", q.metricPrefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%');
+    if (q.runIds?.length) add(`s.run_id IN (${q.runIds.map(() => '?').join(',')})`, ...q.runIds);
+    if (q.parentIds?.length) add(`r.parent_id IN (${q.parentIds.map(() => '?').join(',')})`, ...q.parentIds);
+    const sql = `SELECT s.*, r.name AS run_name, r.kind AS run_kind, r.parent_id AS parent_id,
+        (SELECT group_concat(tag, char(31)) FROM run_tags WHERE run_id = r.id) AS tags
+      FROM scores s JOIN runs r ON r.id = s.run_id ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY s.id LIMIT ?`;
+    args.push(q.limit ?? 20_000);
+    type Row = { id: number; run_id: number; metric: string; value: number; provenance: string; created_at: string; run_name: string; run_kind: string; parent_id: number | null; tags: string | null };
+    return (this.db.prepare(sql).all(...args) as Row[]).map((r) => ({
+      id: r.id,
+      runId: r.run_id,
+      metric: r.metric,
+      value: r.value,
+      provenance: JSON.parse(r.provenance) as JsonObject,
+      createdAt: r.created_at,
+      runName: r.run_name,
+      runKind: r.run_kind as RunKind,
+      parentId: r.parent_id,
+      tags: r.tags ? r.tags.split('\u001f') : [],
+    }));
+  }
+
+  createSweep(name: string, spec: JsonObject): number {
+    const info = this.db.prepare(`INSERT INTO sweeps (name, spec, status, created_at) VALUES (?, ?, 'running', ?)`).run(name, JSON.stringify(spec), now());
+    return Number(info.lastInsertRowid);
+  }
+
+  listSweepRows(): { id: number; name: string; spec: JsonObject; status: string; createdAt: string }[] {
+    return (this.db.prepare(`SELECT * FROM sweeps ORDER BY id DESC`).all() as { id: number; name: string; spec: string; status: string; created_at: string }[]).map((r) => ({
+      id: r.id,
+      name: r.name,
+      spec: JSON.parse(r.spec) as JsonObject,
+      status: r.status,
+      createdAt: r.created_at,
+    }));
+  }
+
+  runsOfSweep(sweepId: number): RunSummary[] {
+    return (this.db.prepare(`${RUN_SELECT} WHERE runs.sweep_id = ? ORDER BY runs.id`).all(sweepId) as RunRow[]).map(toRun);
   }
 
   insertArtifact(runId: number, kind: string, path: string, meta: JsonObject): Artifact {
