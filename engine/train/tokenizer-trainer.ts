@@ -73,7 +73,9 @@ export async function trainTokenizerOn(data: TokenizerData, spec: TrainTokenizer
   ctx.log('info', `tokenizer ${spec.preset}: ${tok.numParams()} parameters, ${stepsPerEpoch} steps/epoch, ${totalSteps} steps`);
 
   // per-epoch accumulators, checkpointed so a resumed epoch ends exactly like an uninterrupted one
-  let counts = new Float32Array(cfg.K);
+  // code histogram of the epoch, kept on the backend so a step without LP needs no read-back
+  const countsVar = tf.tidy(() => tf.variable(tf.zeros([cfg.K]), false));
+  const readCounts = (): Float32Array => countsVar.dataSync() as Float32Array;
   let lpSums = { flip: 0, n: 0 };
   let lastZ: Float32Array = new Float32Array(0);
   const gridBatch = firstBatch(data.val ?? data.train, Math.min(GRID_IMAGES, spec.batchSize));
@@ -103,9 +105,7 @@ export async function trainTokenizerOn(data: TokenizerData, spec: TrainTokenizer
         });
         opt.apply(grads, lr).dispose();
         ema?.update();
-        // code histogram: one small read per step ([K] floats) keeps dead-code restart exact on resume
-        const c = aux[3].dataSync();
-        for (let k = 0; k < cfg.K; k++) counts[k] += c[k];
+        tf.tidy(() => countsVar.assign(tf.add(countsVar, aux[3])));
         if (isLast) lastZ = aux[4].dataSync() as Float32Array;
         if (knobs) {
           lpSums.flip += flip;
@@ -116,16 +116,17 @@ export async function trainTokenizerOn(data: TokenizerData, spec: TrainTokenizer
       },
       snapshot: (step, epoch) => {
         const ck = snapshotTraining(tok.params, opt, ema, step, { epoch, seed: spec.seed, lpFlipSum: lpSums.flip, lpSteps: lpSums.n });
-        ck.tensors['aux/counts'] = { shape: [cfg.K], data: counts.slice() };
+        ck.tensors['aux/counts'] = { shape: [cfg.K], data: readCounts().slice() };
         return ck;
       },
       restore: (ck) => {
         restoreTraining(ck, tok.params, opt, ema);
         const saved = ck.tensors['aux/counts'];
-        if (saved) counts = saved.data.slice();
+        if (saved) tf.tidy(() => countsVar.assign(tf.tensor1d(saved.data)));
         lpSums = { flip: Number(ck.state.lpFlipSum ?? 0), n: Number(ck.state.lpSteps ?? 0) };
       },
       onEpochEnd: async (epoch, _means, step) => {
+        const counts = readCounts();
         const st = codebookStats(counts);
         const points = [
           { name: 'train/usage', step, value: st.usage },
@@ -147,7 +148,7 @@ export async function trainTokenizerOn(data: TokenizerData, spec: TrainTokenizer
           opt.resetRows('quant.codebook', rows);
           ctx.log('info', `epoch ${epoch + 1}: restarted ${rows.length} dead codes`);
         }
-        counts = new Float32Array(cfg.K);
+        tf.tidy(() => countsVar.assign(tf.zeros([cfg.K])));
         lpSums = { flip: 0, n: 0 };
         const last = epoch === spec.epochs - 1;
         if (gridBatch && (last || (spec.sampleEvery > 0 && (epoch + 1) % spec.sampleEvery === 0))) {
@@ -166,6 +167,7 @@ export async function trainTokenizerOn(data: TokenizerData, spec: TrainTokenizer
     const out: JsonObject = { steps: loop.step, epochs: spec.epochs, params: tok.numParams(), resumedFrom: loop.resumedFrom, ...result, lastEpoch: loop.lastEpochMeans };
     return out;
   } finally {
+    countsVar.dispose();
     opt.dispose();
     ema?.dispose();
     tok.dispose();
