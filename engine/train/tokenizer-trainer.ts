@@ -139,7 +139,7 @@ export async function trainTokenizerOn(data: TokenizerData, spec: TrainTokenizer
             { name: 'lp/alpha', step, value: knobs.alpha },
             { name: 'lp/delta', step, value: knobs.delta },
             { name: 'lp/flip_rate', step, value: lpSums.n ? lpSums.flip / lpSums.n : 0 },
-            { name: 'lp/expected_flip_rate', step, value: expectedFlipRate(knobs) * knobs.beta },
+            { name: 'lp/expected_flip_rate', step, value: expectedFlipRate(knobs) },
           );
         }
         ctx.metrics(points);

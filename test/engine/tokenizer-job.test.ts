@@ -103,6 +103,7 @@ describe('train-tokenizer job', () => {
     expect(delta).toEqual([4, 2, 2]);
     const flip = rec.metrics.filter((m) => m.name === 'lp/flip_rate').map((m) => m.value);
     expect(flip[0]).toBeGreaterThan(0.3); // α 1, δ 4: 0.75 expected on perturbed images
+    expect(rec.metrics.filter((m) => m.name === 'lp/expected_flip_rate').map((m) => m.value)).toEqual([0.75, 0.25, 0.25]);
     const grids = rec.artifacts.filter((a) => a.kind === 'recon-grid');
     expect(grids.length).toBe(3);
     expect(fs.existsSync(path.join(home, grids[2].path))).toBe(true);
