@@ -101,6 +101,19 @@ describe('FID and KID against SciPy', () => {
     });
   }
 
+  it('closed form for diagonal covariances: Σ(μ₁−μ₂)² + Σ(√v₁ − √v₂)², also at d = 1', () => {
+    const stats = (mu: number[], v: number[]) => {
+      const d = mu.length;
+      const sigma = new Float64Array(d * d);
+      v.forEach((x, i) => (sigma[i * d + i] = x));
+      return { mu: Float64Array.from(mu), sigma, n: 100, d };
+    };
+    const a = stats([1, -2, 0.5], [4, 0.25, 9]), b = stats([0, -2, 1.5], [1, 1, 0]);
+    const expected = 1 + 0 + 1 + (2 - 1) ** 2 + (0.5 - 1) ** 2 + (3 - 0) ** 2;
+    expect(fidFromStats(a, b).fid).toBeCloseTo(expected, 12);
+    expect(fidFromStats(stats([3], [16]), stats([1], [9])).fid).toBeCloseTo(4 + 1, 12);
+  });
+
   it('refuses statistics of different dimensions', () => {
     const rng = new Rng(1);
     const a = featureStats(new Float32Array(40).map(() => rng.normal()), 10, 4);

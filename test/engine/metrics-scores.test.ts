@@ -56,6 +56,12 @@ describe('precision and recall (k = 3)', () => {
     expect(r.precision).toBeGreaterThan(0.9);
     expect(r.recall).toBeLessThan(0.2);
   });
+  it('matches a SciPy transcription of the NVlabs reference on random data', () => {
+    const ref = JSON.parse(readFileSync(join(dir, 'pr.json'), 'utf8')) as { n_real: number; n_fake: number; d: number; precision: number; recall: number };
+    const r = precisionRecall(readF32('pr.real.f32'), ref.n_real, readF32('pr.fake.f32'), ref.n_fake, ref.d);
+    expect(r.precision).toBeCloseTo(ref.precision, 12);
+    expect(r.recall).toBeCloseTo(ref.recall, 12);
+  });
   it('refuses too few samples', () => {
     expect(() => precisionRecall(real.subarray(0, 3 * d), 3, real, n, d)).toThrow(/more than 3/);
   });
