@@ -178,6 +178,7 @@ const serveCmd: Command = {
 };
 
 import { DATASET_COMMANDS } from './commands-datasets';
+import { METRIC_COMMANDS } from './commands-metrics';
 import { TRAIN_COMMANDS } from './commands-train';
 
-export const COMMANDS: Command[] = [doctor, runsList, runsShow, runsResume, selftest, serveCmd, ...DATASET_COMMANDS, ...TRAIN_COMMANDS];
+export const COMMANDS: Command[] = [doctor, runsList, runsShow, runsResume, selftest, serveCmd, ...DATASET_COMMANDS, ...TRAIN_COMMANDS, ...METRIC_COMMANDS];
