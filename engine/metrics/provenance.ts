@@ -20,7 +20,7 @@ export interface Provenance {
   deltaShare?: number;
   includeSelf?: boolean;
   selection?: 'bernoulli' | 'exact';
-  anchor?: 'latent' | 'code';
+  anchor?: 'z' | 'code';
   /** Generation (gFID only). */
   cfg?: CfgProvenance;
   temperature?: number;

@@ -1,0 +1,54 @@
+// Spec of the eval-tokenizer job: rFID and a pFID grid over (α, δ) on the held-out split (METHOD §3),
+// with KID beside every FID. Pure TypeScript so the host validates with the same code as the engine.
+import { SpecError, asObject, bool, num, numList, str } from './errors';
+
+export interface EvalTokenizerSpec {
+  /** Tokenizer run folder relative to the lab home (the host fills it). */
+  tokenizerRunDir: string;
+  /** Packed dataset relative to the lab home; '' = the dataset the tokenizer was trained on. */
+  datasetPath: string;
+  /** α values, the rows of the grid. */
+  alphas: number[];
+  /** δ values, the columns: shares of K ('share') or code counts ('abs'). */
+  deltas: number[];
+  deltaMode: 'share' | 'abs';
+  includeSelf: boolean;
+  selection: 'bernoulli' | 'exact';
+  anchor: 'z' | 'code';
+  /** Evaluate the first N val images (0 = all). */
+  n: number;
+  seed: number;
+  /** Use the EMA weights when the checkpoint has them. */
+  ema: boolean;
+  kidSubsets: number;
+  /** Samples per KID subset; 0 = min(100, N). */
+  kidSubsetSize: number;
+}
+
+export function validateEvalTokenizerSpec(input: unknown): EvalTokenizerSpec {
+  const o = asObject(input ?? {});
+  const tokenizerRunDir = str(o, 'tokenizerRunDir', '');
+  if (!tokenizerRunDir) throw new SpecError('tokenizerRunDir', 'is empty', 'Pick a finished tokenizer run.');
+  const deltaMode = str(o, 'deltaMode', 'share', ['share', 'abs'] as const);
+  const alphas = numList(o, 'alphas', [0.1, 0.3, 0.5, 0.7, 0.9], 0, 1);
+  const deltas =
+    deltaMode === 'share' ? numList(o, 'deltas', [0.01, 0.05, 0.1], 0, 1) : numList(o, 'deltas', [2, 8, 16], 1, 1_000_000);
+  if (deltaMode === 'abs') deltas.forEach((d, i) => {
+    if (!Number.isInteger(d)) throw new SpecError(`deltas[${i}]`, `is ${d}, not a whole number of codes`, 'Use integers with deltaMode "abs", or shares of K with "share".');
+  });
+  return {
+    tokenizerRunDir,
+    datasetPath: str(o, 'datasetPath', ''),
+    alphas,
+    deltas,
+    deltaMode,
+    includeSelf: bool(o, 'includeSelf', true),
+    selection: str(o, 'selection', 'bernoulli', ['bernoulli', 'exact'] as const),
+    anchor: str(o, 'anchor', 'z', ['z', 'code'] as const),
+    n: num(o, 'n', 0, 0, 10_000_000, true),
+    seed: num(o, 'seed', 0, 0, 2 ** 32 - 1, true),
+    ema: bool(o, 'ema', true),
+    kidSubsets: num(o, 'kidSubsets', 10, 1, 10_000, true),
+    kidSubsetSize: num(o, 'kidSubsetSize', 0, 0, 100_000, true),
+  };
+}
