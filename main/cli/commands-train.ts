@@ -141,3 +141,26 @@ const sample: Command = {
 };
 
 export const TRAIN_COMMANDS: Command[] = [trainTokenizer, extract, trainGenerator, sample];
+
+const study: Command = {
+  words: ['study'],
+  usage: 'study [--plan quick|standard]',
+  summary: 'the headless study: tokenizer zoo, pFID, generators, gFID, ρ',
+  options: { plan: { type: 'string' } },
+  async run({ home, opts }) {
+    const { STUDY_PLANS, runStudy } = await import('../host/study');
+    const plan = STUDY_PLANS[String(opts.plan ?? 'quick')];
+    if (!plan) throw new UsageError(`--plan: use one of ${Object.keys(STUDY_PLANS).join(', ')}`);
+    const lab = openLab(home);
+    try {
+      if (!lab.isWorker) throw new Error('another toklab runs this lab’s queue; stop it or use another --home for the study');
+      const report = await runStudy(lab, plan, (l) => process.stderr.write(`study: ${l}\n`));
+      process.stdout.write(`study report: ${report.files.join(', ')}\n`);
+      return 0;
+    } finally {
+      await lab.close();
+    }
+  },
+};
+
+TRAIN_COMMANDS.push(study);
