@@ -1,0 +1,310 @@
+// gFID job (METHOD §4, §6): for each CFG setting, numClasses × nPerClass samples on the same per-sample
+// streams, decoded (by the generator's tokenizer or a post-trained decoder), embedded by the lab feature
+// net and scored against the TRAINING split: FID, KID, IS, precision/recall (k = 3).
+import fs from 'node:fs';
+import path from 'node:path';
+import { tf } from '../tf';
+import { Rng, deriveSeed } from '../rng';
+import type { JsonObject } from '../protocol';
+import { throwIfCancelled, type Job, type JobContext } from './types';
+import type { Generator } from '../models/transformer';
+import { loadGenerator } from '../models/generator-store';
+import { loadTokenizer, readTokenizerRunConfig, type VqTokenizer } from '../models/vq-tokenizer';
+import { readManifest } from '../data/packed';
+import { writeImageGrid } from '../data/png';
+import { sampleRng, sampleTokens, type CfgOptions } from '../sample';
+import { featureStats, fidFromStats, type FeatureStats } from '../metrics/fid';
+import { kid } from '../metrics/kid';
+import { inceptionScore } from '../metrics/inception-score';
+import { precisionRecall } from '../metrics/precision-recall';
+import { validateEvalGeneratorSpec, type EvalGeneratorSpec } from '../specs/eval-generator';
+import { loadFeatureNet, realStats } from '../features';
+
+/** What the job needs of the lab feature net (engine/features.ts). */
+export interface GenFeatureNet {
+  /** Extractor id: hash of weights + architecture. */
+  id: string;
+  /** Images [n,H,W,C] in [-1,1] → penultimate features [n,d] and softmax [n,classes]. */
+  embed(x: Float32Array, n: number): { feats: Float32Array; probs: Float32Array } | Promise<{ feats: Float32Array; probs: Float32Array }>;
+  dispose(): void;
+}
+
+/** Training-split statistics of the feature net, with the per-image features. */
+export interface GenRealStats {
+  mu: Float32Array | Float64Array;
+  sigma: Float32Array | Float64Array;
+  n: number;
+  d: number;
+  /** [n,d] */
+  feats: Float32Array;
+}
+
+export type FeatureLoader = (datasetDir: string) => Promise<{ net: GenFeatureNet; real: GenRealStats }>;
+
+/** Token grids [n·h·w] → images [n,H,W,C] clipped to [-1, 1]. */
+export type TokenDecoder = (tokens: Int32Array, n: number) => Promise<Float32Array>;
+
+/** At most this many real training features enter KID and precision/recall (FID uses all of them). */
+export const REAL_CAP = 5000;
+/** KID: subsets of at most this many rows per side. */
+const KID_SUBSET = 1000;
+const KID_SUBSETS = 100;
+/** Preview grid: at most this many samples per setting. */
+const PREVIEW_MAX = 80;
+
+/** Class of sample i: i mod C, so every prefix (and every IS split) stays close to balanced. */
+export function balancedLabels(numClasses: number, nPerClass: number): Int32Array {
+  return Int32Array.from({ length: numClasses * nPerClass }, (_, i) => i % numClasses);
+}
+
+/** Sampler guidance of a scale: 0 = without CFG (conditional logits alone), else CFG at g. */
+export function settingCfg(scale: number, spec: Pick<EvalGeneratorSpec, 'schedule' | 'power'>): CfgOptions | null {
+  return scale === 0 ? null : { scale, schedule: spec.schedule, power: spec.power };
+}
+
+/** Samples [from, to) of the class-balanced set at one guidance scale; sample i always uses sampleRng(seed, i). */
+export async function sampleSetting(
+  gen: Generator,
+  labels: Int32Array,
+  from: number,
+  to: number,
+  scale: number,
+  spec: Pick<EvalGeneratorSpec, 'schedule' | 'power' | 'temperature' | 'topK' | 'topP' | 'seed'>,
+  signal?: AbortSignal,
+): Promise<Int32Array> {
+  const rngs: Rng[] = [];
+  for (let i = from; i < to; i++) rngs.push(sampleRng(spec.seed, i));
+  return sampleTokens({ gen, labels: labels.slice(from, to), rngs, cfg: settingCfg(scale, spec), temperature: spec.temperature, topK: spec.topK, topP: spec.topP, signal });
+}
+
+/** m rows of x [n,d] chosen without replacement by `rng`, kept in their original order. */
+export function subsampleRows(x: Float32Array, n: number, d: number, m: number, rng: Rng): Float32Array {
+  if (m >= n) return x.slice(0, n * d);
+  const idx = rng.shuffle(Int32Array.from({ length: n }, (_, i) => i)).subarray(0, m).sort();
+  const out = new Float32Array(m * d);
+  for (let i = 0; i < m; i++) out.set(x.subarray(idx[i] * d, (idx[i] + 1) * d), i * d);
+  return out;
+}
+
+export interface SettingScores {
+  fid: number;
+  kid: number;
+  kidStd: number;
+  is: number;
+  isStd: number;
+  precision: number;
+  recall: number;
+  warnings: string[];
+}
+
+/** Every gen/ score of one setting from its features [n,d] and class probabilities [n,c]. */
+export function scoreSetting(
+  feats: Float32Array,
+  probs: Float32Array,
+  n: number,
+  d: number,
+  c: number,
+  real: { stats: FeatureStats; sub: Float32Array; nSub: number },
+  seed: number,
+): SettingScores {
+  const f = fidFromStats(featureStats(feats, n, d), real.stats);
+  const k = kid(feats, n, real.sub, real.nSub, d, { subsetSize: KID_SUBSET, subsets: KID_SUBSETS, seed: deriveSeed(seed, 'kid') });
+  const is = inceptionScore(probs, n, c, Math.min(10, n));
+  const pr = precisionRecall(real.sub, real.nSub, feats, n, d, 3);
+  return { fid: f.fid, kid: k.kid, kidStd: k.std, is: is.mean, isStd: is.std, precision: pr.precision, recall: pr.recall, warnings: f.warnings };
+}
+
+export interface EvalInputs {
+  gen: Generator;
+  decode: TokenDecoder;
+  /** Decoded image shape [H, W, C]. */
+  imageShape: [number, number, number];
+  net: GenFeatureNet;
+  real: GenRealStats;
+  /** Provenance names (relative to the lab home). */
+  runs: { generatorRun: string; tokenizerRun: string; decoderRun: string };
+  generatorStep: number;
+}
+
+/** Samples, embeds and scores every setting; emits scores, curve metrics and preview grids. */
+export async function evaluateGenerator(inp: EvalInputs, spec: EvalGeneratorSpec, ctx: JobContext): Promise<JsonObject> {
+  const { gen, net, real } = inp;
+  const C = gen.cfg.numClasses;
+  const N = C * spec.nPerClass;
+  if (N < 4) throw new Error(`only ${N} samples: precision/recall with k = 3 needs at least 4; raise nPerClass`);
+  const d = real.d;
+  if (real.feats.length !== real.n * d) throw new Error(`real features hold ${real.feats.length} values, not ${real.n}×${d}`);
+  const labels = balancedLabels(C, spec.nPerClass);
+  const classCounts = new Array<number>(C).fill(0);
+  for (const l of labels) classCounts[l]++;
+  const realStats: FeatureStats = { mu: Float64Array.from(real.mu), sigma: Float64Array.from(real.sigma), n: real.n, d };
+  // the same seeded subsample of real features for every setting, sized like the generated set
+  const nSub = Math.min(real.n, Math.max(N, 4), REAL_CAP);
+  const sub = subsampleRows(real.feats, real.n, d, nSub, new Rng(deriveSeed(spec.seed, 'real-subsample')));
+  if (nSub < 4) throw new Error(`the training split has ${real.n} feature rows; precision/recall with k = 3 needs at least 4`);
+  const [H, W, CH] = inp.imageShape;
+  const per = H * W * CH;
+  const previewN = Math.min(N, PREVIEW_MAX, C * 8);
+  const out = { fid: [] as number[], is: [] as number[], kid: [] as number[], precision: [] as number[], recall: [] as number[] };
+  const total = N * spec.cfgScales.length;
+  let done = 0;
+  for (const scale of spec.cfgScales) {
+    const feats = new Float32Array(N * d);
+    let probs: Float32Array | null = null;
+    let nProb = 0;
+    const preview = new Float32Array(previewN * per);
+    for (let s = 0; s < N; s += spec.batchSize) {
+      throwIfCancelled(ctx.signal);
+      const e = Math.min(N, s + spec.batchSize);
+      const tokens = await sampleSetting(gen, labels, s, e, scale, spec, ctx.signal);
+      const images = await inp.decode(tokens, e - s);
+      if (s < previewN) preview.set(images.subarray(0, (Math.min(e, previewN) - s) * per), s * per);
+      const emb = await net.embed(images, e - s);
+      if (emb.feats.length !== (e - s) * d) throw new Error(`feature net returned ${emb.feats.length} values for ${e - s} images of ${d} features`);
+      if (!probs) {
+        nProb = emb.probs.length / (e - s);
+        probs = new Float32Array(N * nProb);
+      }
+      feats.set(emb.feats, s * d);
+      probs.set(emb.probs, s * nProb);
+      done += e - s;
+      ctx.progress(done, total, `cfg ${scale === 0 ? 'off' : scale}: ${e}/${N}`);
+    }
+    const sc = scoreSetting(feats, probs as Float32Array, N, d, nProb, { stats: realStats, sub, nSub }, spec.seed);
+    for (const w of sc.warnings) ctx.log('warn', `gFID at cfg ${scale}: ${w}`);
+    const prov: JsonObject = {
+      extractorId: net.id,
+      n: N,
+      nPerClass: spec.nPerClass,
+      nReal: real.n,
+      nRealSubsample: nSub,
+      seed: spec.seed,
+      split: 'train',
+      cfg: { scale, schedule: scale === 0 ? 'none' : spec.schedule, power: spec.power },
+      temperature: spec.temperature,
+      topK: spec.topK,
+      topP: spec.topP,
+      generatorRun: inp.runs.generatorRun,
+      tokenizerRun: inp.runs.tokenizerRun,
+      decoderRun: inp.runs.decoderRun,
+      arch: gen.cfg.arch,
+      generatorStep: inp.generatorStep,
+    };
+    ctx.score({ metric: 'gen/gfid', value: sc.fid, provenance: prov });
+    ctx.score({ metric: 'gen/gkid', value: sc.kid, provenance: { ...prov, kidStd: sc.kidStd, kidSubsets: KID_SUBSETS, kidSubsetSize: Math.min(KID_SUBSET, N, nSub) } });
+    ctx.score({ metric: 'gen/is', value: sc.is, provenance: { ...prov, isStd: sc.isStd, isSplits: Math.min(10, N) } });
+    ctx.score({ metric: 'gen/precision', value: sc.precision, provenance: { ...prov, k: 3 } });
+    ctx.score({ metric: 'gen/recall', value: sc.recall, provenance: { ...prov, k: 3 } });
+    const step = Math.round(scale * 100);
+    ctx.metrics([
+      { name: 'gen/fid_vs_cfg', step, value: sc.fid },
+      { name: 'gen/is_vs_cfg', step, value: sc.is },
+    ]);
+    out.fid.push(sc.fid);
+    out.is.push(sc.is);
+    out.kid.push(sc.kid);
+    out.precision.push(sc.precision);
+    out.recall.push(sc.recall);
+    await writePreview(ctx, preview, previewN, inp.imageShape, Math.min(C, 16), scale, prov);
+  }
+  return {
+    extractorId: net.id,
+    scales: spec.cfgScales,
+    ...out,
+    n: N,
+    nPerClass: spec.nPerClass,
+    classCounts,
+    nReal: real.n,
+    curveStep: 'round(100 × scale)',
+    generatorStep: inp.generatorStep,
+    ...inp.runs,
+  };
+}
+
+async function writePreview(ctx: JobContext, images: Float32Array, n: number, shape: [number, number, number], cols: number, scale: number, prov: JsonObject): Promise<void> {
+  if (n === 0) return;
+  const [H, W, CH] = shape;
+  const file = path.join(ctx.runDir, 'samples', `gen-${scale === 0 ? 'no-cfg' : `cfg-${scale}`}.png`);
+  await writeImageGrid(file, images, n, H, W, CH, cols, { pad: 2, scale: H <= 32 ? 2 : 1, padValue: 255 });
+  ctx.artifact('gen-samples', path.relative(ctx.home, file), { ...prov, count: n, cols: 'classes (sample i has class i mod C)' });
+}
+
+/** Decoder of a tokenizer: [n·h·w] tokens → clipped images [n,H,W,C]. */
+export function tokenizerDecoder(tok: VqTokenizer): TokenDecoder {
+  return async (tokens, n) => {
+    const h = tok.h;
+    const x = tf.tidy(() => tf.clipByValue(tok.decodeIndices(tf.tensor3d(tokens, [n, h, h], 'int32')), -1, 1)); // [n,h,w] → [n,H,W,C]
+    const data = (await x.data()) as Float32Array;
+    x.dispose();
+    return data;
+  };
+}
+
+/** The job with a given feature-net loader (tests pass a stub; the engine uses the lab feature net). */
+export function makeEvalGenerator(loadFeatures: FeatureLoader): Job<JsonObject, JsonObject> {
+  return async (rawSpec, ctx) => {
+    const spec = validateEvalGeneratorSpec(rawSpec);
+    const genDir = path.resolve(ctx.home, spec.generatorRunDir);
+    const { gen, meta, step } = loadGenerator(genDir, { useEma: true });
+    let tok: VqTokenizer | null = null;
+    let net: GenFeatureNet | null = null;
+    try {
+      const tokenizerRun = meta.tokenizerRunDir;
+      const decoderRun = spec.decoderRunDir || tokenizerRun;
+      const decDir = path.resolve(ctx.home, decoderRun);
+      const rc = readTokenizerRunConfig(decDir);
+      if (spec.decoderRunDir) {
+        const parent = typeof rc.parentTokenizerRun === 'string' ? rc.parentTokenizerRun : null;
+        if (parent === null || path.resolve(ctx.home, parent) !== path.resolve(ctx.home, tokenizerRun)) {
+          ctx.log('warn', `decoder run ${decoderRun} was not post-trained from ${tokenizerRun} (parent: ${parent ?? 'none'}); its codebook may not match the generator's tokens`);
+        }
+      }
+      tok = loadTokenizer(decDir);
+      if (tok.config.K !== gen.cfg.vocabSize || tok.h * tok.h !== gen.cfg.seqLen) {
+        throw new Error(`decoder ${decoderRun} has K = ${tok.config.K} and ${tok.h}×${tok.h} tokens; the generator samples K = ${gen.cfg.vocabSize}, L = ${gen.cfg.seqLen}`);
+      }
+      const datasetRel = spec.datasetPath || datasetOf(path.resolve(ctx.home, tokenizerRun)) || (typeof rc.dataset === 'string' ? rc.dataset : '');
+      if (!datasetRel) throw new Error(`the tokenizer run ${tokenizerRun} does not name its dataset; pass datasetPath`);
+      const dsDir = path.resolve(ctx.home, datasetRel);
+      const man = readManifest(dsDir);
+      if (man.resolution !== tok.config.imageSize || man.channels !== tok.config.channels) {
+        throw new Error(`dataset ${datasetRel} holds ${man.resolution}×${man.resolution}×${man.channels} images, the decoder makes ${tok.config.imageSize}×${tok.config.imageSize}×${tok.config.channels}`);
+      }
+      if (man.classes.length !== gen.cfg.numClasses) ctx.log('warn', `dataset has ${man.classes.length} classes, the generator ${gen.cfg.numClasses}`);
+      ctx.log('info', `loading the feature net and training-split statistics of ${datasetRel}`);
+      const loaded = await loadFeatures(dsDir);
+      net = loaded.net;
+      const S = tok.config.imageSize;
+      return await evaluateGenerator(
+        { gen, decode: tokenizerDecoder(tok), imageShape: [S, S, tok.config.channels], net, real: loaded.real, runs: { generatorRun: spec.generatorRunDir, tokenizerRun, decoderRun }, generatorStep: step },
+        spec,
+        ctx,
+      );
+    } finally {
+      net?.dispose();
+      tok?.dispose();
+      gen.dispose();
+    }
+  };
+}
+
+function datasetOf(tokenizerRunDir: string): string {
+  if (!fs.existsSync(path.join(tokenizerRunDir, 'config.json'))) return '';
+  const rc = readTokenizerRunConfig(tokenizerRunDir);
+  return typeof rc.dataset === 'string' ? rc.dataset : '';
+}
+
+/** The lab feature net of engine/features.ts and the training split's statistics (same extractor id). */
+const labFeatures: FeatureLoader = async (datasetDir) => {
+  const net = loadFeatureNet(datasetDir);
+  try {
+    const real = realStats(datasetDir, 'train');
+    if (real.extractorId !== net.id) throw new Error(`training statistics come from feature net ${real.extractorId}, the loaded net is ${net.id}; retrain the feature network`);
+    return { net, real };
+  } catch (e) {
+    net.dispose();
+    throw e;
+  }
+};
+
+export const evalGenerator = makeEvalGenerator(labFeatures);
