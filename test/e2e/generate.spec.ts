@@ -1,0 +1,48 @@
+// Generate page end to end: a tiny dataset, tokenizer and generator prepared through the CLI;
+// on the page, choose the generator, sample, and see the without-CFG and with-CFG grids load on
+// the same seeds side by side.
+import { expect, test } from '@playwright/test';
+import { prepGenerator } from './cli-prep';
+import { startServe, tempLabHome } from './serve-fixture';
+
+test('samples a generator without and with CFG on matched seeds', async ({ page }) => {
+  const home = tempLabHome();
+  const genId = prepGenerator(home);
+
+  const server = await startServe(home);
+  try {
+    await page.goto(`${server.url}#Generate`);
+    await page.getByTestId('generator-select').selectOption(String(genId));
+    await page.getByTestId('sample-seeds').fill('3, 5, 8');
+    await page.getByTestId('sample-scale').fill('2');
+    await page.getByTestId('start-sample').click();
+
+    const noCfg = page.getByTestId('col-nocfg');
+    const cfg = page.getByTestId('col-cfg');
+    await expect(noCfg).toBeVisible({ timeout: 120_000 });
+    await expect(cfg).toBeVisible();
+    await expect(page.getByTestId('col-nocfg-title')).toHaveText('without CFG');
+    await expect(page.getByTestId('col-cfg-title')).toContainText('CFG g=2');
+    await expect(page.getByTestId('col-nocfg-seeds')).toHaveText('3, 5, 8');
+    expect(await page.getByTestId('col-cfg-seeds').textContent()).toBe(await page.getByTestId('col-nocfg-seeds').textContent());
+
+    // both PNGs actually decoded: 4 class rows × 3 seed columns of 16 px tiles, upscaled
+    for (const id of ['col-nocfg-img', 'col-cfg-img']) {
+      const size = await page.getByTestId(id).evaluate(async (img: HTMLImageElement) => {
+        await img.decode();
+        return [img.naturalWidth, img.naturalHeight];
+      });
+      expect(size[0]).toBeGreaterThan(3 * 16);
+      expect(size[1]).toBeGreaterThan(4 * 16);
+      expect(size[0] / size[1]).toBeCloseTo((3 * 34 + 2) / (4 * 34 + 2), 2);
+    }
+    // distinct files per setting
+    const srcs = await Promise.all(['col-nocfg-img', 'col-cfg-img'].map((id) => page.getByTestId(id).getAttribute('src')));
+    expect(srcs[0]).toContain('no-cfg.png');
+    expect(srcs[1]).toContain('cfg-2.png');
+
+    await page.screenshot({ path: '/tmp/toklab-generate.png', fullPage: true });
+  } finally {
+    await server.stop();
+  }
+});
