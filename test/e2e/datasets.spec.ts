@@ -71,7 +71,7 @@ test('imports an ImageFolder from a typed path and shows counts, previews and sk
 
     const grid = page.getByTestId('preview-grid');
     await expect(grid).toBeVisible();
-    await expect.poll(() => grid.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+    await expect.poll(() => grid.evaluate((img) => { const i = img as unknown as { complete: boolean; naturalWidth: number }; return i.complete ? i.naturalWidth : 0; })).toBeGreaterThan(0);
 
     const skipped = page.getByTestId('skipped-report');
     await expect(skipped).toContainText('green/broken.png');
