@@ -23,13 +23,6 @@ export function mergeSeries(stored: MetricSeries[], live: Record<string, MetricS
   return [...out.values()];
 }
 
-/** Groups `group/name` series by their group, e.g. train/loss and train/recon → train. */
-export function byGroup(series: MetricSeries[]): Record<string, MetricSeries[]> {
-  const g: Record<string, MetricSeries[]> = {};
-  for (const s of series) (g[s.name.split('/')[0]] ??= []).push(s);
-  return g;
-}
-
 export function fmt(v: number | null | undefined, digits = 4): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '—';
   return Math.abs(v) >= 1000 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toPrecision(digits);
