@@ -28,7 +28,8 @@ test('samples a generator without and with CFG on matched seeds', async ({ page 
 
     // both PNGs actually decoded: 4 class rows × 3 seed columns of 16 px tiles, upscaled
     for (const id of ['col-nocfg-img', 'col-cfg-img']) {
-      const size = await page.getByTestId(id).evaluate(async (img: HTMLImageElement) => {
+      const size = await page.getByTestId(id).evaluate(async (el) => {
+        const img = el as unknown as { decode(): Promise<void>; naturalWidth: number; naturalHeight: number };
         await img.decode();
         return [img.naturalWidth, img.naturalHeight];
       });
