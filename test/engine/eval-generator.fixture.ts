@@ -57,7 +57,7 @@ export function makeHome(home: string, opts: { nTrain?: number; nVal?: number } 
   const tokRel = 'runs/1';
   const tokDir = path.join(home, tokRel);
   fs.mkdirSync(tokDir, { recursive: true });
-  const model = resolveTokenizerConfig('vq-f4-k64', S, 1);
+  const model = resolveTokenizerConfig('vq-f4-k64', S, 1, { D: 4, widths: [8, 8, 8], resBlocks: [0, 1, 0], groups: 4 });
   const tok = createTokenizer(model, 1);
   const ema = new Ema(tok.params, 0.9);
   // live weights move away from the EMA copy, so a loader that ignores EMA would be caught
