@@ -42,6 +42,12 @@ describe('buildScoreTable', () => {
     expect(t.rows[1].cells[2]?.value).toBe(50);
   });
 
+  it('prefers the decoder / tokenizer run named in the provenance over the run tree', () => {
+    const t = buildScoreTable([score(30, 1, 'eval/rfid', 4, { tokenizerRun: 'runs/2' })], [score(31, 5, 'gen/gfid', 60, { decoderRun: 'runs/2', arch: 'rar' })], runs, 'rar');
+    expect(t.rows.map((r) => r.tokenizerId)).toEqual([2]);
+    expect(t.rows[0].cells.map((c) => c?.value ?? null)).toEqual([4, null, 60]);
+  });
+
   it('writes CSV with quoting and LaTeX with escaping', () => {
     const t = buildScoreTable(evalRows, genRows, runs);
     const csv = toCsv(t, 2).split('\n');

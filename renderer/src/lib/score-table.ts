@@ -35,6 +35,21 @@ function cell(s: ScoreRow): Cell {
   return { value: s.value, extractorId: typeof p.extractorId === 'string' ? p.extractorId : '?', prov: `run ${s.runId} · ${prov}`, runId: s.runId };
 }
 
+/** `runs/12` → 12. */
+const runIdOf = (v: unknown): number | null => {
+  const m = typeof v === 'string' ? /(?:^|\/)runs\/(\d+)$/.exec(v) : null;
+  return m ? Number(m[1]) : null;
+};
+
+/**
+ * The tokenizer a score belongs to, as the host's correlation pairs them: the decoder or tokenizer
+ * run its provenance names, else the evaluated run's parent (eval) or the generator's parent (gFID).
+ */
+function tokenizerOf(s: ScoreRow, viaGenerator: RunSummary | undefined): number | null {
+  const p = s.provenance;
+  return runIdOf(p.decoderRun) ?? runIdOf(p.tokenizerRun) ?? (viaGenerator ? viaGenerator.parentId : s.parentId);
+}
+
 /** Newest score wins per (tokenizer, column). `runs` maps generator runs to their tokenizer. */
 export function buildScoreTable(evalRows: ScoreRow[], genRows: ScoreRow[], runs: RunSummary[], arch: 'raster' | 'rar' | '' = ''): ScoreTable {
   const byId = new Map(runs.map((r) => [r.id, r]));
@@ -46,19 +61,22 @@ export function buildScoreTable(evalRows: ScoreRow[], genRows: ScoreRow[], runs:
     if (!prev || s.id > prev.id) m.set(col, s);
   };
   for (const s of evalRows) {
-    if (s.parentId === null) continue;
-    if (s.metric === 'eval/rfid') put(s.parentId, 'rFID', s);
-    if (s.metric === 'eval/pfid_mean') put(s.parentId, 'pFID mean', s);
+    const tok = tokenizerOf(s, undefined);
+    if (tok === null) continue;
+    if (s.metric === 'eval/rfid') put(tok, 'rFID', s);
+    if (s.metric === 'eval/pfid_mean') put(tok, 'pFID mean', s);
   }
   const scales = new Set<number>();
   for (const s of genRows) {
     if (s.metric !== 'gen/gfid' || s.parentId === null) continue;
     const gen = byId.get(s.parentId);
-    if (!gen || gen.parentId === null) continue;
-    if (arch && archOf(gen) !== arch) continue;
+    const tok = tokenizerOf(s, gen);
+    if (tok === null) continue;
+    const a = typeof s.provenance.arch === 'string' ? s.provenance.arch : archOf(gen);
+    if (arch && a !== arch) continue;
     const g = cfgScale(s.provenance);
     scales.add(g);
-    put(gen.parentId, gfidColumn(g), s);
+    put(tok, gfidColumn(g), s);
   }
   const columns = ['rFID', 'pFID mean', ...[...scales].sort((a, b) => a - b).map(gfidColumn)];
   const rows = [...table.keys()]
