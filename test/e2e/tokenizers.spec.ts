@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // Tokenizers page end to end: on a tiny shapes dataset built with the CLI, the LP form shows the
 // effective flip rate and the annealing plot, a 2-epoch vq-f4-k64 training with LP is queued from
 // the page, its loss curve gains points live, and the reconstruction triptych with flip marks appears.
