@@ -12,6 +12,10 @@ const LOADERS: Partial<Record<JobKind, () => Promise<AnyJob>>> = {
   'extract-tokens': async () => (await import('./extract-tokens')).extractTokens,
   'train-generator': async () => (await import('./train-generator')).trainGenerator,
   sample: async () => (await import('./sample')).sampleGallery,
+  'train-feature-net': async () => (await import('./train-feature-net')).trainFeatureNet,
+  'eval-tokenizer': async () => (await import('./eval-tokenizer')).evalTokenizer,
+  'eval-generator': async () => (await import('./eval-generator')).evalGenerator,
+  posttrain: async () => (await import('./posttrain')).posttrain,
 };
 
 export function registerJob(kind: JobKind, loader: () => Promise<AnyJob>): void {

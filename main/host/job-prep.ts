@@ -2,7 +2,11 @@
 // queued, which host fields (dataset paths, output folders) it gets, and what happens on success.
 import type { Dataset, JobKind, JsonObject, RunKind, RunSummary, StartJobRequest } from '../../preload/contract';
 import { validateDatasetBuildSpec } from '../../engine/specs/dataset-build';
+import { validateEvalGeneratorSpec } from '../../engine/specs/eval-generator';
+import { validateEvalTokenizerSpec } from '../../engine/specs/eval-tokenizer';
 import { validateExtractTokensSpec } from '../../engine/specs/extract-tokens';
+import { validatePosttrainSpec } from '../../engine/specs/posttrain';
+import { validateTrainFeatureNetSpec } from '../../engine/specs/train-feature-net';
 import { validateSampleSpec } from '../../engine/specs/sample';
 import { validateSelftestSpec } from '../../engine/specs/selftest';
 import { validateTrainGeneratorSpec } from '../../engine/specs/train-generator';
@@ -71,6 +75,19 @@ export function resolveRun(repo: Repo, ref: unknown, kinds: RunKind[], what: str
 }
 
 const runRel = (id: number): string => `runs/${id}`;
+
+/** The dataset a run was made on (tokenizers record it; generators and evals inherit it). */
+function datasetOfRun(repo: Repo, run: RunSummary): Dataset & { path: string } {
+  if (run.datasetId === null) throw new Error(`run ${run.id} records no dataset; it cannot be evaluated against real images.`);
+  return resolveDataset(repo, run.datasetId);
+}
+
+/** Queue the dataset's feature network first unless it exists or is already on its way. */
+function featureNetFirst(env: PrepEnv, d: Dataset & { path: string }): StartJobRequest[] {
+  if (existsSync(join(env.home, d.path, 'feature-net', 'meta.json'))) return [];
+  const pending = env.repo.listRuns({ kind: 'feature-net' }).some((r) => r.datasetId === d.id && ['queued', 'running'].includes(r.status));
+  return pending ? [] : [{ kind: 'train-feature-net', spec: { dataset: d.id } }];
+}
 const TOKENIZER_KINDS: RunKind[] = ['tokenizer', 'post-train'];
 
 const PREPS: Partial<Record<JobKind, JobPrep>> = {
@@ -80,6 +97,53 @@ const PREPS: Partial<Record<JobKind, JobPrep>> = {
       const d = resolveDataset(env.repo, (raw as Record<string, unknown>).dataset);
       const s = validateTrainTokenizerSpec({ ...without(raw, 'dataset'), datasetPath: d.path });
       return { spec: asJson(s), seed: s.seed, datasetId: d.id, parentId: null, name: `${s.preset}${s.lp ? ' +LP' : ''} on ${d.name}` };
+    },
+  },
+  'train-feature-net': {
+    runKind: 'feature-net',
+    prepare: (raw, env) => {
+      const d = resolveDataset(env.repo, (raw as Record<string, unknown>).dataset);
+      const s = validateTrainFeatureNetSpec({ ...without(raw, 'dataset'), datasetPath: d.path });
+      return { spec: asJson(s), seed: s.seed, datasetId: d.id, parentId: null, name: `feature network of ${d.name}` };
+    },
+  },
+  'eval-tokenizer': {
+    runKind: 'eval',
+    prerequisites: (raw, env) => {
+      const tok = resolveRun(env.repo, (raw as Record<string, unknown>).tokenizer, TOKENIZER_KINDS, 'tokenizer');
+      return featureNetFirst(env, datasetOfRun(env.repo, tok));
+    },
+    prepare: (raw, env) => {
+      const tok = resolveRun(env.repo, (raw as Record<string, unknown>).tokenizer, TOKENIZER_KINDS, 'tokenizer');
+      const d = datasetOfRun(env.repo, tok);
+      const s = validateEvalTokenizerSpec({ ...without(raw, 'tokenizer'), tokenizerRunDir: runRel(tok.id), datasetPath: d.path });
+      return { spec: asJson(s), seed: s.seed, datasetId: d.id, parentId: tok.id, name: `rFID/pFID of tokenizer ${tok.id}` };
+    },
+  },
+  'eval-generator': {
+    runKind: 'eval',
+    prerequisites: (raw, env) => {
+      const gen = resolveRun(env.repo, (raw as Record<string, unknown>).generator, ['generator'], 'generator');
+      return featureNetFirst(env, datasetOfRun(env.repo, gen));
+    },
+    prepare: (raw, env) => {
+      const o = raw as Record<string, unknown>;
+      const gen = resolveRun(env.repo, o.generator, ['generator'], 'generator');
+      const d = datasetOfRun(env.repo, gen);
+      const dec = o.decoder === undefined || o.decoder === null ? null : resolveRun(env.repo, o.decoder, TOKENIZER_KINDS, 'decoder');
+      const s = validateEvalGeneratorSpec({ ...without(raw, 'generator', 'decoder'), generatorRunDir: runRel(gen.id), decoderRunDir: dec ? runRel(dec.id) : '', datasetPath: d.path });
+      return { spec: asJson(s), seed: s.seed, datasetId: d.id, parentId: gen.id, name: `gFID of generator ${gen.id}${dec ? ` decoded by ${dec.id}` : ''}` };
+    },
+  },
+  posttrain: {
+    runKind: 'post-train',
+    prepare: (raw, env) => {
+      const o = raw as Record<string, unknown>;
+      const tok = resolveRun(env.repo, o.tokenizer, ['tokenizer'], 'tokenizer');
+      const gen = resolveRun(env.repo, o.generator, ['generator'], 'generator');
+      if (gen.parentId !== tok.id) throw new Error(`generator: run ${gen.id} was trained on tokenizer ${gen.parentId}, not ${tok.id}; post-training needs a generator of this tokenizer.`);
+      const s = validatePosttrainSpec({ ...without(raw, 'tokenizer', 'generator'), tokenizerRunDir: runRel(tok.id), generatorRunDir: runRel(gen.id) });
+      return { spec: asJson(s), seed: s.seed, datasetId: tok.datasetId, parentId: tok.id, name: `post-trained decoder of ${tok.id} (σ ${s.sigma}, generator ${gen.id})` };
     },
   },
   'extract-tokens': {

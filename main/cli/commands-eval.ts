@@ -1,0 +1,140 @@
+// `toklab eval tokenizer|generator`, `toklab sweep`, `toklab posttrain`: evaluation jobs with
+// every number's provenance printed beside it.
+import type { JsonObject } from '../../preload/contract';
+import type { Command } from './commands';
+import { intOpt } from './commands';
+import { numList } from './commands-train';
+import { openLab, printJson, runJob, UsageError } from './util';
+import type { Lab } from '../host/lab';
+
+async function follow(lab: Lab, start: () => ReturnType<Lab['startJob']>, json: boolean): Promise<number> {
+  const final = await runJob(lab, start);
+  if (final.status !== 'done') return final.status === 'queued' ? 0 : 1;
+  const d = await lab.getRun(final.id);
+  if (json) printJson(d);
+  else for (const s of d.scores) process.stdout.write(`${s.metric.padEnd(18)} ${s.value.toPrecision(5).padStart(10)}  ${Object.entries(s.provenance).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}\n`);
+  return 0;
+}
+
+function deltaSpec(v: string | boolean | undefined): { deltas?: number[]; deltaMode?: 'share' | 'abs' } {
+  const d = numList(v, 'delta');
+  if (!d) return {};
+  return { deltas: d, deltaMode: d.every((x) => x < 1) ? 'share' : 'abs' };
+}
+
+const evalTokenizer: Command = {
+  words: ['eval', 'tokenizer'],
+  usage: 'eval tokenizer <run> [--alpha 0.1,…] [--delta 0.01,…] [--n N] [--seed S]',
+  summary: 'rFID and a pFID grid on the held-out split',
+  options: { alpha: { type: 'string' }, delta: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' } },
+  async run({ home, opts, args }) {
+    const id = intOpt(args[0], 'run');
+    if (id === undefined) throw new UsageError('eval tokenizer needs a tokenizer run id');
+    const spec: JsonObject = { tokenizer: id, ...deltaSpec(opts.delta) };
+    const a = numList(opts.alpha, 'alpha');
+    if (a) spec.alphas = a;
+    const n = intOpt(opts.n, 'n');
+    if (n !== undefined) spec.n = n;
+    const seed = intOpt(opts.seed, 'seed');
+    if (seed !== undefined) spec.seed = seed;
+    const lab = openLab(home);
+    try {
+      return await follow(lab, () => lab.startJob({ kind: 'eval-tokenizer', spec }), Boolean(opts.json));
+    } finally {
+      await lab.close();
+    }
+  },
+};
+
+const sweep: Command = {
+  words: ['sweep'],
+  usage: 'sweep --tokenizers 3,5 --alpha 0.3,0.9 --delta 0.1,0.3 [--n N] [--seed S]',
+  summary: 'pFID grid over tokenizers × α × δ (queued jobs)',
+  options: { tokenizers: { type: 'string' }, alpha: { type: 'string' }, delta: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, name: { type: 'string' } },
+  async run({ home, opts }) {
+    const tokenizers = numList(opts.tokenizers, 'tokenizers');
+    const alphas = numList(opts.alpha, 'alpha');
+    const d = deltaSpec(opts.delta);
+    if (!tokenizers || !alphas || !d.deltas) throw new UsageError('sweep needs --tokenizers, --alpha and --delta lists');
+    const lab = openLab(home);
+    try {
+      const s = await lab.createSweep({ name: opts.name as string | undefined, tokenizers, alphas, deltas: d.deltas, deltaMode: d.deltaMode ?? 'share', n: intOpt(opts.n, 'n'), seed: intOpt(opts.seed, 'seed') });
+      process.stderr.write(`sweep ${s.id}: ${s.runs.length} evaluation run(s) queued: ${s.runs.map((r) => r.id).join(', ')}\n`);
+      if (!lab.isWorker) return 0;
+      let failed = 0;
+      for (const r of s.runs) {
+        const f = await lab.waitForRun(r.id);
+        const res = (await lab.getRun(r.id)).result as { rfid?: number; pfidMean?: number } | null;
+        process.stdout.write(`tokenizer ${r.parentId}: ${f.status}${res ? `  rFID ${res.rfid?.toFixed(3)}  pFID(mean) ${res.pfidMean?.toFixed(3)}` : ''}\n`);
+        if (f.status !== 'done') failed++;
+      }
+      if (opts.json) printJson((await lab.listSweeps()).find((x) => x.id === s.id));
+      return failed ? 1 : 0;
+    } finally {
+      await lab.close();
+    }
+  },
+};
+
+const evalGenerator: Command = {
+  words: ['eval', 'generator'],
+  usage: 'eval generator <run> --cfg 0,1.5 [--n-per-class N] [--decoder R]',
+  summary: 'gFID, IS, precision/recall, KID with and without CFG',
+  options: { cfg: { type: 'string' }, 'n-per-class': { type: 'string' }, decoder: { type: 'string' }, seed: { type: 'string' }, schedule: { type: 'string' }, power: { type: 'string' } },
+  async run({ home, opts, args }) {
+    const id = intOpt(args[0], 'run');
+    if (id === undefined) throw new UsageError('eval generator needs a generator run id');
+    const spec: JsonObject = { generator: id, cfgScales: numList(opts.cfg, 'cfg') ?? [0, 1.5] };
+    const npc = intOpt(opts['n-per-class'], 'n-per-class');
+    if (npc !== undefined) spec.nPerClass = npc;
+    const dec = intOpt(opts.decoder, 'decoder');
+    if (dec !== undefined) spec.decoder = dec;
+    const seed = intOpt(opts.seed, 'seed');
+    if (seed !== undefined) spec.seed = seed;
+    if (opts.schedule) spec.schedule = String(opts.schedule);
+    if (opts.power) spec.power = Number(opts.power);
+    const lab = openLab(home);
+    try {
+      return await follow(lab, () => lab.startJob({ kind: 'eval-generator', spec }), Boolean(opts.json));
+    } finally {
+      await lab.close();
+    }
+  },
+};
+
+const posttrain: Command = {
+  words: ['posttrain'],
+  usage: 'posttrain <tokenizer-run> --generator <run> [--sigma 0.7] [--cfg 0,1.5]',
+  summary: 'fine-tune the decoder on generator tokens; gFID before and after',
+  options: { generator: { type: 'string' }, sigma: { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' }, cfg: { type: 'string' }, 'n-per-class': { type: 'string' } },
+  async run({ home, opts, args }) {
+    const tok = intOpt(args[0], 'tokenizer-run');
+    const gen = intOpt(opts.generator, 'generator');
+    if (tok === undefined || gen === undefined) throw new UsageError('posttrain needs a tokenizer run id and --generator <run>');
+    const spec: JsonObject = { tokenizer: tok, generator: gen };
+    if (opts.sigma !== undefined) spec.sigma = Number(opts.sigma);
+    const e = intOpt(opts.epochs, 'epochs');
+    if (e !== undefined) spec.epochs = e;
+    if (opts.lr !== undefined) spec.lr = Number(opts.lr);
+    const cfgScales = numList(opts.cfg, 'cfg') ?? [0, 1.5];
+    const nPerClass = intOpt(opts['n-per-class'], 'n-per-class', 50);
+    const lab = openLab(home);
+    try {
+      const post = await runJob(lab, () => lab.startJob({ kind: 'posttrain', spec }));
+      if (post.status !== 'done') return post.status === 'queued' ? 0 : 1;
+      // gFID before (the main-trained decoder) and after (the post-trained one), same samples
+      const before = await runJob(lab, () => lab.startJob({ kind: 'eval-generator', spec: { generator: gen, cfgScales, nPerClass: nPerClass ?? 50 } }), true);
+      const after = await runJob(lab, () => lab.startJob({ kind: 'eval-generator', spec: { generator: gen, decoder: post.id, cfgScales, nPerClass: nPerClass ?? 50 } }), true);
+      const gfid = async (runId: number): Promise<Map<number, number>> =>
+        new Map((await lab.getRun(runId)).scores.filter((s) => s.metric === 'gen/gfid').map((s) => [(s.provenance.cfg as { scale: number }).scale, s.value]));
+      const [b, a] = [await gfid(before.id), await gfid(after.id)];
+      process.stdout.write(`post-trained tokenizer: run ${post.id}\n`);
+      for (const c of cfgScales) process.stdout.write(`gFID at CFG ${c}: ${b.get(c)?.toFixed(3)} → ${a.get(c)?.toFixed(3)}  (runs ${before.id} → ${after.id})\n`);
+      return 0;
+    } finally {
+      await lab.close();
+    }
+  },
+};
+
+export const EVAL_COMMANDS: Command[] = [evalTokenizer, sweep, evalGenerator, posttrain];
