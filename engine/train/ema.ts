@@ -16,10 +16,20 @@ export class Ema {
     });
   }
 
-  /** shadow ← d·shadow + (1 − d)·current. */
+  /**
+   * Decay in force at the next update: min(decay, (1 + t)/(10 + t)) after t updates, as
+   * tf.train.ExponentialMovingAverage with num_updates. Without the warm-up a short run's EMA
+   * (decay 0.999, a few hundred steps) is still mostly the initial weights.
+   */
+  currentDecay(): number {
+    const t = this.updates;
+    return Math.min(this.decay, (1 + t) / (10 + t));
+  }
+
+  /** shadow ← d·shadow + (1 − d)·current, d = currentDecay(). */
   update(): void {
+    const d = this.currentDecay();
     this.updates += 1;
-    const d = this.decay;
     tf.tidy(() => {
       for (const [k, s] of this.shadow) s.assign(tf.add(tf.mul(s, d), tf.mul(this.vars[k], 1 - d)));
     });

@@ -42,6 +42,20 @@ function zoo(epochs: number): TokenizerPlan[] {
 }
 
 export const STUDY_PLANS: Record<string, StudyPlan> = {
+  /** About a minute: three tiny tokenizers and one generator each; checks the plumbing only. */
+  smoke: {
+    name: 'smoke',
+    dataset: { resolution: 16, trainCount: 300, valCount: 100, seed: 0 },
+    tokenizers: [
+      { key: 'k64', preset: 'vq-f4-k64', epochs: 1, lp: null, anneal: null },
+      { key: 'k64-lp', preset: 'vq-f4-k64', epochs: 1, lp: { ...LP }, anneal: null },
+      { key: 'k256', preset: 'vq-f4-k256', epochs: 1, lp: null, anneal: null },
+    ],
+    sweep: { alphas: [0.5, 0.9], deltas: [0.1], deltaMode: 'share', n: 100 },
+    generators: [{ arch: 'raster', preset: 'gpt-nano', epochs: 1 }],
+    gfid: { cfgScales: [0, 2], nPerClass: 10 },
+    batchSize: 32,
+  },
   /** Minutes on 2 cores: proves the pipeline, too small for conclusions. */
   quick: {
     name: 'quick',

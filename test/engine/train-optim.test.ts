@@ -115,10 +115,13 @@ describe('Ema', () => {
     ema.update();
     tf.tidy(() => vars.w.assign(tf.tensor1d([1, 2])));
     ema.update();
-    // 0 → 0.1x → 0.19x
+    // warm-up decays min(0.9, (1+t)/(10+t)): 0.1 then 2/11 → 0.9x → (2/11)·0.9x + (9/11)·x
+    const expected = (2 / 11) * 0.9 + 9 / 11;
     const inside = await ema.withEma(() => Array.from(vars.w.dataSync()));
-    expect(inside[0]).toBeCloseTo(0.19, 6);
-    expect(inside[1]).toBeCloseTo(0.38, 6);
+    expect(inside[0]).toBeCloseTo(expected, 6);
+    expect(inside[1]).toBeCloseTo(2 * expected, 6);
+    for (let i = 0; i < 200; i++) ema.update();
+    expect(ema.currentDecay()).toBe(0.9);
     expect(Array.from(vars.w.dataSync())).toEqual([1, 2]);
     ema.dispose();
     vars.w.dispose();
