@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
 // Tokenizers page end to end: on a tiny shapes dataset built with the CLI, the LP form shows the
 // effective flip rate and the annealing plot, a 2-epoch vq-f4-k64 training with LP is queued from
-// the page, its loss curve gains points live, and the reconstruction triptych with flip marks appears.
+// the page, its loss curve gains points live, the reconstruction triptych with flip marks appears,
+// and a longer run is cancelled and resumed from the run list.
 import { expect, test } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -64,6 +65,19 @@ test('trains a tiny LP tokenizer from the page and shows curves, triptych and sc
     await expect(page.getByTestId('flip-prov')).toContainText('expected');
     await expect(page.getByTestId('tok-scores')).toContainText('tokenizer/psnr');
     await expect(page.getByTestId('tok-scores')).toContainText('seed=0');
+
+    // queue controls: a longer run is cancelled while it trains, resumed, and cancelled again
+    await page.getByTestId('anneal-on').uncheck();
+    await page.getByTestId('tok-epochs').fill('200');
+    await page.getByTestId('tok-start').click();
+    await expect(page.getByTestId('tok-status-3')).toHaveText('running', { timeout: 60_000 });
+    await page.getByTestId('tok-cancel-3').click();
+    await expect(page.getByTestId('tok-status-3')).toHaveText('cancelled');
+    await page.getByTestId('tok-resume-3').click();
+    await expect(page.getByTestId('tok-status-3')).toHaveText(/queued|running/);
+    await page.getByTestId('tok-cancel-3').click();
+    await expect(page.getByTestId('tok-status-3')).toHaveText('cancelled');
+    await expect(page.getByTestId('tok-status-2')).toHaveText('done');
     await page.screenshot({ path: '/tmp/toklab-tokenizers.png' });
     await page.getByTestId('tok-run').screenshot({ path: '/tmp/toklab-tokenizer-run.png' });
   } finally {
