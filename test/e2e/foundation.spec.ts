@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // Foundation end to end: the page shows the backend, a self-test goes queued → running → done
 // live with its loss values, and the run is still listed from SQLite after a server restart.
 import { expect, test } from '@playwright/test';
