@@ -1,8 +1,10 @@
+/// <reference lib="dom" />
 // Launches the real Electron app where the Electron binary is installed; says why not elsewhere.
 import { _electron as electron, expect, test } from '@playwright/test';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { LAB_METHODS } from '../../preload/contract';
 import { ROOT, tempLabHome } from './serve-fixture';
 
 function electronBinary(): string | null {
@@ -23,12 +25,15 @@ test('the desktop app starts, shows the backend and runs the self-test', async (
   const app = await electron.launch({ executablePath: binary!, args: [join(ROOT, 'out/main/index.js')], env: { ...process.env, TOKLAB_HOME: tempLabHome() } });
   const win = await app.firstWindow();
   await expect(win.getByTestId('backend')).toContainText('backend:');
-  const prefs = await app.evaluate(({ BrowserWindow }) => {
-    const w = BrowserWindow.getAllWindows()[0];
-    const p = w.webContents.getLastWebPreferences();
-    return { contextIsolation: p?.contextIsolation, sandbox: p?.sandbox, nodeIntegration: p?.nodeIntegration };
-  });
-  expect(prefs).toEqual({ contextIsolation: true, sandbox: true, nodeIntegration: false });
+  // no Node in the page, and the bridge exposes the named methods only
+  const page = await win.evaluate(() => ({
+    require: typeof (window as unknown as { require?: unknown }).require,
+    process: typeof (window as unknown as { process?: unknown }).process,
+    lab: Object.keys((window as unknown as { lab: object }).lab).sort(),
+  }));
+  expect(page.require).toBe('undefined');
+  expect(page.process).toBe('undefined');
+  expect(page.lab).toEqual([...LAB_METHODS, 'onEvent', 'artifactUrl'].sort());
   await win.getByTestId('start-selftest').click();
   await expect(win.getByTestId('status-1')).toHaveText('done', { timeout: 120_000 });
   await app.close();
