@@ -1,0 +1,156 @@
+// The lab feature network: trains on a tiny shapes dataset well above chance, its id is a pure function
+// of seed-determined weights, its cached statistics match a fresh embedding, FID(real, real) ≈ 0, no leaks.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tf } from '../../engine/tf';
+import { initBackend } from '../../engine/backend';
+import { SHAPE_CLASSES, generateShapes } from '../../engine/data/shapes';
+import { openPackedDataset, u8ToUnit, writePackedDataset } from '../../engine/data/packed';
+import { embedSplit, featureNetDir, loadFeatureNet, readFeatureNetMeta, realStats } from '../../engine/features';
+import { FeatureNet, featureNetArch, featureNetId } from '../../engine/models/feature-net';
+import { featureStats, fidFromStats } from '../../engine/metrics/fid';
+import { inceptionScore } from '../../engine/metrics/inception-score';
+import { trainFeatureNet } from '../../engine/jobs/train-feature-net';
+import { validateTrainFeatureNetSpec } from '../../engine/specs/train-feature-net';
+import { varsToArrays } from '../../engine/train/checkpoint';
+import type { JobContext } from '../../engine/jobs/types';
+import type { JsonObject, MetricPoint, ScoreRecord } from '../../engine/protocol';
+
+const home = fs.mkdtempSync(path.join(os.tmpdir(), 'toklab-featnet-'));
+const dsDir = path.join(home, 'datasets', 'shapes16');
+
+/** 16×16 RGB shapes of 4 well-separated classes (circle, cross, horizontal stripes, checker), train and val from different seeds. */
+function writeShapes(dir: string, nTrain: number, nVal: number): void {
+  const keep = [0, 4, 7, 9];
+  const pick = (count: number, seed: number) => {
+    const d = generateShapes({ count: Math.ceil((count * 10) / keep.length) + 10, seed, resolution: 16 });
+    const x = new Uint8Array(count * 768), y = new Int32Array(count);
+    for (let i = 0, o = 0; o < count; i++) {
+      const c = keep.indexOf(d.y[i]);
+      if (c < 0) continue;
+      x.set(d.x.subarray(i * 768, (i + 1) * 768), o * 768);
+      y[o++] = c;
+    }
+    return { x, y };
+  };
+  writePackedDataset(dir, { name: 'shapes16', kind: 'shapes', source: 'builtin:shapes', resolution: 16, channels: 3, classes: keep.map((c) => SHAPE_CLASSES[c]), seed: 11, valShare: 0.2, skipped: [], resize: 'none', createdAt: '2024-01-01T00:00:00Z' }, { train: pick(nTrain, 11), val: pick(nVal, 12) });
+}
+
+function ctxFor(name: string) {
+  const runDir = path.join(home, 'runs', name);
+  fs.mkdirSync(runDir, { recursive: true });
+  const rec = { metrics: [] as MetricPoint[], scores: [] as ScoreRecord[], logs: [] as string[], artifacts: [] as { kind: string; path: string; meta?: JsonObject }[] };
+  const ctx: JobContext = {
+    home,
+    runDir,
+    runId: 1,
+    signal: new AbortController().signal,
+    progress: () => {},
+    metrics: (p) => rec.metrics.push(...p),
+    score: (s) => rec.scores.push(s),
+    artifact: (kind, p, meta) => rec.artifacts.push({ kind, path: p, meta }),
+    log: (_l, m) => rec.logs.push(m),
+  };
+  return { ctx, rec };
+}
+
+beforeAll(async () => {
+  await initBackend({ prefer: 'wasm' });
+  writeShapes(dsDir, 600, 200);
+});
+afterAll(async () => {
+  fs.rmSync(home, { recursive: true, force: true });
+  await initBackend({ prefer: 'cpu' });
+});
+
+describe('train-feature-net spec', () => {
+  it('fills the documented defaults and names bad fields', () => {
+    expect(validateTrainFeatureNetSpec({ datasetPath: 'd' })).toEqual({ datasetPath: 'd', epochs: 4, batchSize: 64, lr: 2e-3, seed: 0, trainLimit: 0 });
+    expect(() => validateTrainFeatureNetSpec({})).toThrow(/datasetPath/);
+    expect(() => validateTrainFeatureNetSpec({ datasetPath: 'd', epochs: 0 })).toThrow(/epochs/);
+  });
+});
+
+describe('feature network', () => {
+  it('asks for training when the dataset has none', () => {
+    expect(() => loadFeatureNet(dsDir)).toThrow(/train the feature network first/);
+    expect(() => realStats(dsDir, 'val')).toThrow(/train the feature network first/);
+  });
+
+  it('the id hashes architecture and weights: equal for one seed, different for another or a changed weight', () => {
+    const arch = featureNetArch(16, 3, 10);
+    const ids = [0, 0, 1].map((seed) => {
+      const net = new FeatureNet(arch, seed);
+      const id = featureNetId(arch, varsToArrays(net.params));
+      net.dispose();
+      return id;
+    });
+    expect(ids[0]).toMatch(/^[0-9a-f]{16}$/);
+    expect(ids[1]).toBe(ids[0]);
+    expect(ids[2]).not.toBe(ids[0]);
+    const net = new FeatureNet(arch, 0);
+    const w = varsToArrays(net.params);
+    w['head.b'].data[0] += 1e-6;
+    expect(featureNetId(arch, w)).not.toBe(ids[0]);
+    expect(featureNetId({ ...arch, featureDim: 65 }, varsToArrays(net.params))).not.toBe(ids[0]);
+    net.dispose();
+  });
+
+  it('training is deterministic from the seed (same id twice) and another seed gives another id', async () => {
+    const quick = { datasetPath: 'datasets/shapes16', epochs: 1, trainLimit: 64, batchSize: 32 };
+    const a = await trainFeatureNet({ ...quick, seed: 3 }, ctxFor('q1').ctx);
+    const b = await trainFeatureNet({ ...quick, seed: 3 }, ctxFor('q2').ctx);
+    const c = await trainFeatureNet({ ...quick, seed: 4 }, ctxFor('q3').ctx);
+    expect(b.extractorId).toBe(a.extractorId);
+    expect(c.extractorId).not.toBe(a.extractorId);
+  });
+
+  it('trains well above chance, writes meta + statistics, reports metrics and a scored test accuracy, leaks nothing', async () => {
+    const { ctx, rec } = ctxFor('full');
+    const before = tf.memory().numTensors;
+    const res = await trainFeatureNet({ datasetPath: 'datasets/shapes16', epochs: 3, batchSize: 32, lr: 3e-3, seed: 0 }, ctx);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(res.featureDim).toBe(64);
+    expect(Number(res.testAccuracy)).toBeGreaterThan(0.7); // chance is 0.25
+    const meta = readFeatureNetMeta(dsDir);
+    expect(meta).toMatchObject({ id: res.extractorId, featureDim: 64, numClasses: 4, testAccuracy: res.testAccuracy, seed: 0, epochs: 3, trainedOn: { dataset: 'datasets/shapes16', split: 'train', n: 600 } });
+    const names = new Set(rec.metrics.map((m) => m.name));
+    expect(names).toContain('featnet/loss');
+    expect(names).toContain('featnet/val_acc');
+    const losses = rec.metrics.filter((m) => m.name === 'featnet/loss').map((m) => m.value);
+    expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
+    expect(rec.scores).toEqual([{ metric: 'featnet/test_accuracy', value: res.testAccuracy, provenance: expect.objectContaining({ extractorId: res.extractorId, n: 200, split: 'val', seed: 0 }) }]);
+    for (const f of ['meta.json', 'stats-train.json', 'stats-train.mu.npy', 'stats-train.sigma.npy', 'stats-val.json', 'stats-val.features.npy']) expect(fs.existsSync(path.join(featureNetDir(dsDir), f)), f).toBe(true);
+    // nothing half-written left beside the folder
+    expect(fs.readdirSync(path.dirname(featureNetDir(dsDir))).filter((f) => f.startsWith('feature-net'))).toEqual(['feature-net']);
+  });
+
+  it('loads with the recorded id; cached statistics equal a fresh embedding; FID(real, real) ≈ 0; IS of real images well above 1', () => {
+    const before = tf.memory().numTensors;
+    const net = loadFeatureNet(dsDir);
+    expect(net.id).toBe(readFeatureNetMeta(dsDir).id);
+    const ds = openPackedDataset(dsDir);
+    const val = ds.split('val');
+    const feats = embedSplit(net.embed, val, 64);
+    const real = realStats(dsDir, 'val');
+    expect([real.n, real.d, real.extractorId]).toEqual([200, 64, net.id]);
+    let maxDiff = 0;
+    for (let i = 0; i < feats.length; i++) maxDiff = Math.max(maxDiff, Math.abs(feats[i] - real.feats[i]));
+    expect(maxDiff).toBeLessThan(1e-4);
+    const fresh = featureStats(feats, 200, 64);
+    const self = fidFromStats(real, fresh).fid;
+    expect(Math.abs(self)).toBeLessThan(1e-6 * (1 + Math.abs(fidFromStats(real, realStats(dsDir, 'train')).fid)));
+    // train vs val of the same distribution: small next to real vs pure noise
+    const noise = Float32Array.from({ length: 200 * 16 * 16 * 3 }, (_, i) => Math.sin(i * 12.9898) * 0.999);
+    const noiseFid = fidFromStats(real, featureStats(net.embed(noise, 200).feats, 200, 64)).fid;
+    const trainFid = fidFromStats(real, realStats(dsDir, 'train')).fid;
+    expect(trainFid).toBeLessThan(noiseFid / 5);
+    const { probs } = net.embed(u8ToUnit(val.read(Array.from({ length: 100 }, (_, i) => i)).x), 100);
+    expect(inceptionScore(probs, 100, 4, 1).mean).toBeGreaterThan(1.5); // 1 = no confidence, 4 = certain and balanced
+    ds.close();
+    net.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
