@@ -1,6 +1,7 @@
 // Generate page end to end: a tiny dataset, tokenizer and generator prepared through the CLI;
 // on the page, choose the generator, sample, and see the without-CFG and with-CFG grids load on
 // the same seeds side by side.
+import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { prepGenerator } from './cli-prep';
 import { startServe, tempLabHome } from './serve-fixture';
@@ -43,6 +44,22 @@ test('samples a generator without and with CFG on matched seeds', async ({ page 
     expect(srcs[1]).toContain('cfg-2.png');
 
     await page.screenshot({ path: '/tmp/toklab-generate.png', fullPage: true });
+
+    // A/B flicker alternates the two settings in one view
+    await page.getByTestId('flicker').check();
+    const flick = page.getByTestId('flicker-view-title');
+    await expect(flick).toHaveText(/^A: without CFG$/);
+    await expect(flick).toHaveText(/^B: CFG g=2/);
+    await expect(page.getByTestId('flicker-view-seeds')).toHaveText('3, 5, 8');
+    await page.getByTestId('flicker').uncheck();
+
+    // the gallery as one PNG under <home>/exports
+    await page.getByTestId('export-gallery').click();
+    await expect(page.getByTestId('export-path')).toContainText(/exports[\\/]gallery-\d+\.png/);
+    const saved = (await page.getByTestId('export-path').textContent())!.replace(/^saved /, '');
+    const png = readFileSync(saved);
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    expect(png.readUInt32BE(16)).toBeGreaterThan(2 * 100); // both panels side by side
   } finally {
     await server.stop();
   }
