@@ -114,8 +114,14 @@ export function readZip(buf: Uint8Array, name: string): Map<string, Uint8Array> 
       const id = view.getUint16(x, true), len = view.getUint16(x + 2, true);
       if (id === 1) {
         let q = x + 4;
-        if (size === 0xffffffff) (size = u64(view, q, fail)), (q += 8);
-        if (compSize === 0xffffffff) (compSize = u64(view, q, fail)), (q += 8);
+        if (size === 0xffffffff) {
+          size = u64(view, q, fail);
+          q += 8;
+        }
+        if (compSize === 0xffffffff) {
+          compSize = u64(view, q, fail);
+          q += 8;
+        }
         if (local === 0xffffffff) local = u64(view, q, fail);
       }
       x += 4 + len;
