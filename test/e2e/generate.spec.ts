@@ -60,6 +60,19 @@ test('samples a generator without and with CFG on matched seeds', async ({ page 
     const png = readFileSync(saved);
     expect(png.subarray(1, 4).toString()).toBe('PNG');
     expect(png.readUInt32BE(16)).toBeGreaterThan(2 * 100); // both panels side by side
+
+    // gFID / IS against CFG from an eval-generator run started here (scale 0 = without CFG)
+    await page.getByTestId('eval-scales').fill('0, 2');
+    await page.getByTestId('eval-npc').fill('2');
+    await page.getByTestId('start-eval-generator').click();
+    const cfgPlot = page.getByTestId('cfg-plot');
+    await expect(cfgPlot).toHaveClass(/js-plotly-plot/, { timeout: 150_000 });
+    const traces = await cfgPlot.evaluate((el) => (el as unknown as { data: { name: string; x: number[]; y: number[] }[] }).data.map((d) => ({ name: d.name, x: d.x, finite: d.y.every((v) => Number.isFinite(v)) })));
+    expect(traces).toEqual([
+      { name: 'gFID', x: [0, 2], finite: true },
+      { name: 'IS', x: [0, 2], finite: true },
+    ]);
+    await expect(page.getByTestId('cfg-chart').locator('.prov')).toContainText('extractorId=');
   } finally {
     await server.stop();
   }
