@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import type { Command } from './commands';
 import { intOpt } from './commands';
-import { openLab, printJson, runJob, table, UsageError } from './util';
+import { printJson, runJob, table, UsageError, withLab } from './util';
 
 function numOpt(v: string | boolean | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -40,8 +40,7 @@ const add: Command = {
     set('channels', intOpt(opts.channels, 'channels'));
     set('trainCount', intOpt(opts['train-count'], 'train-count'));
     set('valCount', intOpt(opts['val-count'], 'val-count'));
-    const lab = openLab(home);
-    try {
+    return withLab(home, async (lab) => {
       const final = await runJob(lab, () => lab.startJob({ kind: 'dataset-build', spec }));
       if (final.status !== 'done') return final.status === 'queued' ? 0 : 1;
       const d = (await lab.listDatasets()).find((x) => x.runId === final.id);
@@ -52,9 +51,7 @@ const add: Command = {
         if (skipped.length) process.stdout.write(`skipped ${String(d.meta.skippedCount)} file(s):\n${skipped.map((s) => `  ${s.file}: ${s.reason}`).join('\n')}\n`);
       }
       return 0;
-    } finally {
-      await lab.close();
-    }
+    });
   },
 };
 
@@ -64,15 +61,12 @@ const list: Command = {
   summary: 'datasets in the lab',
   options: {},
   async run({ home, opts }) {
-    const lab = openLab(home);
-    try {
+    return withLab(home, async (lab) => {
       const ds = await lab.listDatasets();
       if (opts.json) printJson(ds);
       else process.stdout.write(table(ds as unknown as Record<string, unknown>[], ['id', 'name', 'kind', 'resolution', 'channels', 'numClasses', 'trainN', 'valN', 'createdAt']));
-    } finally {
-      await lab.close();
-    }
-    return 0;
+      return 0;
+    });
   },
 };
 
@@ -84,8 +78,7 @@ const show: Command = {
   async run({ home, opts, args }) {
     const id = intOpt(args[0], 'id');
     if (id === undefined) throw new UsageError('datasets show needs a dataset id');
-    const lab = openLab(home);
-    try {
+    return withLab(home, async (lab) => {
       const d = await lab.getDataset(id);
       if (opts.json) printJson(d);
       else {
@@ -96,10 +89,8 @@ const show: Command = {
         const skipped = (d.meta.skipped ?? []) as { file: string; reason: string }[];
         if (skipped.length) process.stdout.write(`skipped:\n${skipped.map((s) => `  ${s.file}: ${s.reason}`).join('\n')}\n`);
       }
-    } finally {
-      await lab.close();
-    }
-    return 0;
+      return 0;
+    });
   },
 };
 

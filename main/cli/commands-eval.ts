@@ -4,7 +4,7 @@ import type { JsonObject } from '../../preload/contract';
 import type { Command } from './commands';
 import { intOpt } from './commands';
 import { numList } from './commands-train';
-import { openLab, printJson, runJob, UsageError } from './util';
+import { printJson, runJob, UsageError, withLab } from './util';
 import type { Lab } from '../host/lab';
 
 async function follow(lab: Lab, start: () => ReturnType<Lab['startJob']>, json: boolean): Promise<number> {
@@ -37,12 +37,9 @@ const evalTokenizer: Command = {
     if (n !== undefined) spec.n = n;
     const seed = intOpt(opts.seed, 'seed');
     if (seed !== undefined) spec.seed = seed;
-    const lab = openLab(home);
-    try {
+    return withLab(home, async (lab) => {
       return await follow(lab, () => lab.startJob({ kind: 'eval-tokenizer', spec }), Boolean(opts.json));
-    } finally {
-      await lab.close();
-    }
+    });
   },
 };
 
@@ -55,10 +52,10 @@ const sweep: Command = {
     const tokenizers = numList(opts.tokenizers, 'tokenizers');
     const alphas = numList(opts.alpha, 'alpha');
     const d = deltaSpec(opts.delta);
-    if (!tokenizers || !alphas || !d.deltas) throw new UsageError('sweep needs --tokenizers, --alpha and --delta lists');
-    const lab = openLab(home);
-    try {
-      const s = await lab.createSweep({ name: opts.name as string | undefined, tokenizers, alphas, deltas: d.deltas, deltaMode: d.deltaMode ?? 'share', n: intOpt(opts.n, 'n'), seed: intOpt(opts.seed, 'seed') });
+    const deltas = d.deltas;
+    if (!tokenizers || !alphas || !deltas) throw new UsageError('sweep needs --tokenizers, --alpha and --delta lists');
+    return withLab(home, async (lab) => {
+      const s = await lab.createSweep({ name: opts.name as string | undefined, tokenizers, alphas, deltas, deltaMode: d.deltaMode ?? 'share', n: intOpt(opts.n, 'n'), seed: intOpt(opts.seed, 'seed') });
       process.stderr.write(`sweep ${s.id}: ${s.runs.length} evaluation run(s) queued: ${s.runs.map((r) => r.id).join(', ')}\n`);
       if (!lab.isWorker) return 0;
       let failed = 0;
@@ -70,9 +67,7 @@ const sweep: Command = {
       }
       if (opts.json) printJson((await lab.listSweeps()).find((x) => x.id === s.id));
       return failed ? 1 : 0;
-    } finally {
-      await lab.close();
-    }
+    });
   },
 };
 
@@ -93,12 +88,9 @@ const evalGenerator: Command = {
     if (seed !== undefined) spec.seed = seed;
     if (opts.schedule) spec.schedule = String(opts.schedule);
     if (opts.power) spec.power = Number(opts.power);
-    const lab = openLab(home);
-    try {
+    return withLab(home, async (lab) => {
       return await follow(lab, () => lab.startJob({ kind: 'eval-generator', spec }), Boolean(opts.json));
-    } finally {
-      await lab.close();
-    }
+    });
   },
 };
 
@@ -118,8 +110,7 @@ const posttrain: Command = {
     if (opts.lr !== undefined) spec.lr = Number(opts.lr);
     const cfgScales = numList(opts.cfg, 'cfg') ?? [0, 1.5];
     const nPerClass = intOpt(opts['n-per-class'], 'n-per-class', 50);
-    const lab = openLab(home);
-    try {
+    return withLab(home, async (lab) => {
       const post = await runJob(lab, () => lab.startJob({ kind: 'posttrain', spec }));
       if (post.status !== 'done') return post.status === 'queued' ? 0 : 1;
       // gFID before (the main-trained decoder) and after (the post-trained one), same samples
@@ -131,9 +122,7 @@ const posttrain: Command = {
       process.stdout.write(`post-trained tokenizer: run ${post.id}\n`);
       for (const c of cfgScales) process.stdout.write(`gFID at CFG ${c}: ${b.get(c)?.toFixed(3)} → ${a.get(c)?.toFixed(3)}  (runs ${before.id} → ${after.id})\n`);
       return 0;
-    } finally {
-      await lab.close();
-    }
+    });
   },
 };
 

@@ -3,7 +3,7 @@
 import type { JsonObject, StartJobRequest } from '../../preload/contract';
 import type { Command } from './commands';
 import { intOpt } from './commands';
-import { openLab, printJson, runJob, UsageError } from './util';
+import { printJson, runJob, UsageError, withLab } from './util';
 
 /** `alpha=1,beta=0.1,delta=0.025` → {alpha: 1, beta: 0.1, delta: 0.025}; words stay strings. */
 export function parseKv(v: string | boolean | undefined, flag: string): Record<string, number | string | boolean> | undefined {
@@ -38,8 +38,7 @@ export function lpFromCli(kv: Record<string, number | string | boolean> | undefi
 }
 
 async function startAndFollow(home: string | undefined, req: StartJobRequest, json: boolean): Promise<number> {
-  const lab = openLab(home);
-  try {
+  return withLab(home, async (lab) => {
     const final = await runJob(lab, () => lab.startJob(req));
     if (json) printJson(await lab.getRun(final.id));
     else if (final.status === 'done') {
@@ -48,9 +47,7 @@ async function startAndFollow(home: string | undefined, req: StartJobRequest, js
       process.stdout.write(`run ${final.id} done; files in ${lab.runDir(final.id)}\n`);
     }
     return final.status === 'done' || final.status === 'queued' ? 0 : 1;
-  } finally {
-    await lab.close();
-  }
+  });
 }
 
 const common = { epochs: { type: 'string' }, seed: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, name: { type: 'string' } } as const;
@@ -151,15 +148,12 @@ const study: Command = {
     const { STUDY_PLANS, runStudy } = await import('../host/study');
     const plan = STUDY_PLANS[String(opts.plan ?? 'quick')];
     if (!plan) throw new UsageError(`--plan: use one of ${Object.keys(STUDY_PLANS).join(', ')}`);
-    const lab = openLab(home);
-    try {
+    return withLab(home, async (lab) => {
       if (!lab.isWorker) throw new Error('another toklab runs this lab’s queue; stop it or use another --home for the study');
       const report = await runStudy(lab, plan, (l) => process.stderr.write(`study: ${l}\n`));
       process.stdout.write(`study report: ${report.files.join(', ')}\n`);
       return 0;
-    } finally {
-      await lab.close();
-    }
+    });
   },
 };
 

@@ -9,7 +9,7 @@ import { SCHEMA_VERSION } from '../host/store/db';
 import { EngineSupervisor } from '../host/supervisor';
 import { APP_VERSION } from '../host/version';
 import { serve } from '../serve/server';
-import { openLab, printJson, runJob, table, UsageError } from './util';
+import { printJson, runJob, table, UsageError, withLab } from './util';
 
 export interface CommandInput {
   home: string | undefined;
@@ -82,15 +82,12 @@ const runsList: Command = {
   summary: 'runs recorded in the lab',
   options: { kind: { type: 'string' }, status: { type: 'string' }, tag: { type: 'string' } },
   async run({ home, opts }) {
-    const lab = openLab(home);
-    try {
+    return withLab(home, async (lab) => {
       const runs = await lab.listRuns({ kind: opts.kind as never, status: opts.status as never, tag: opts.tag as string | undefined });
       if (opts.json) printJson(runs);
       else process.stdout.write(table(runs.map((r) => ({ ...r, tags: r.tags.join(',') })), ['id', 'kind', 'name', 'status', 'createdAt', 'tags', 'error']));
-    } finally {
-      await lab.close();
-    }
-    return 0;
+      return 0;
+    });
   },
 };
 
@@ -102,8 +99,7 @@ const runsShow: Command = {
   async run({ home, opts, args }) {
     const id = intOpt(args[0], 'id');
     if (id === undefined) throw new UsageError('runs show needs a run id');
-    const lab = openLab(home);
-    try {
+    return withLab(home, async (lab) => {
       const run = await lab.getRun(id);
       if (opts.json) printJson(run);
       else {
@@ -112,10 +108,8 @@ const runsShow: Command = {
         for (const s of run.scores) process.stdout.write(`  ${s.metric} = ${s.value} ${JSON.stringify(s.provenance)}\n`);
         for (const a of run.artifacts) process.stdout.write(`  [${a.kind}] ${a.path}\n`);
       }
-    } finally {
-      await lab.close();
-    }
-    return 0;
+      return 0;
+    });
   },
 };
 
@@ -127,13 +121,10 @@ const runsResume: Command = {
   async run({ home, args }) {
     const id = intOpt(args[0], 'id');
     if (id === undefined) throw new UsageError('runs resume needs a run id');
-    const lab = openLab(home);
-    try {
+    return withLab(home, async (lab) => {
       const final = await runJob(lab, () => lab.resumeRun(id));
       return final.status === 'done' || final.status === 'queued' ? 0 : 1;
-    } finally {
-      await lab.close();
-    }
+    });
   },
 };
 
@@ -143,14 +134,11 @@ const selftest: Command = {
   summary: 'train a tiny model for a few steps on the engine',
   options: { steps: { type: 'string' } },
   async run({ home, opts }) {
-    const lab = openLab(home);
-    try {
+    return withLab(home, async (lab) => {
       const final = await runJob(lab, () => lab.startJob({ kind: 'selftest', spec: { steps: intOpt(opts.steps, 'steps', 20) ?? 20 } }));
       if (opts.json) printJson(await lab.getRun(final.id));
       return final.status === 'done' || final.status === 'queued' ? 0 : 1;
-    } finally {
-      await lab.close();
-    }
+    });
   },
 };
 

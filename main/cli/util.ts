@@ -9,6 +9,16 @@ export function openLab(home: string | undefined): Lab {
   return new Lab({ home: resolveHome(home), frontDoor: 'cli' });
 }
 
+/** Opens the lab for one command and always closes it (engine stopped, database closed). */
+export async function withLab<T>(home: string | undefined, fn: (lab: Lab) => Promise<T>): Promise<T> {
+  const lab = openLab(home);
+  try {
+    return await fn(lab);
+  } finally {
+    await lab.close();
+  }
+}
+
 export function printJson(v: unknown): void {
   process.stdout.write(JSON.stringify(v, null, 2) + '\n');
 }
