@@ -73,6 +73,7 @@ test('samples a generator without and with CFG on matched seeds', async ({ page 
       { name: 'IS', x: [0, 2], finite: true },
     ]);
     await expect(page.getByTestId('cfg-chart').locator('.prov')).toContainText('extractorId=');
+    await page.screenshot({ path: '/tmp/toklab-generate-eval.png' });
   } finally {
     await server.stop();
   }
