@@ -75,7 +75,7 @@ export async function evaluateTokenizer(inp: EvalInputs, spec: EvalTokenizerSpec
   };
 
   // Clean pass: encode once (z and clean tokens are reused by every cell), decode, embed.
-  const T = tok.h * tok.h, D = tok.config.D, per = S * S * C;
+  const T = tok.h * tok.h, D = tok.config.D;
   const zAll = new Float32Array(n * T * D);
   const clean = new Int32Array(n * T);
   const recFeats = new Float32Array(n * d);
@@ -117,7 +117,9 @@ export async function evaluateTokenizer(inp: EvalInputs, spec: EvalTokenizerSpec
   const deltasShare = spec.deltas.map((dl, j) => (spec.deltaMode === 'share' ? dl : deltasAbs[j] / K));
   try {
     for (const [i, alpha] of spec.alphas.entries()) {
-      pfid.push([]), pkid.push([]), flipRates.push([]);
+      pfid.push([]);
+      pkid.push([]);
+      flipRates.push([]);
       for (const [j, delta] of spec.deltas.entries()) {
         const knobs: LpKnobs = { alpha, beta: 1, delta: deltasAbs[j], deltaMode: 'abs', includeSelf: spec.includeSelf, selection: spec.selection, anchor: spec.anchor };
         // α = 0, or δ = 1 (only the clean code to draw from): the decoder sees the clean tokens, the cell is rFID
@@ -143,7 +145,9 @@ export async function evaluateTokenizer(inp: EvalInputs, spec: EvalTokenizerSpec
           cell = compare(feats);
           flip = changed / (n * T);
         }
-        pfid[i].push(cell.fid), pkid[i].push(cell.kid), flipRates[i].push(flip);
+        pfid[i].push(cell.fid);
+        pkid[i].push(cell.kid);
+        flipRates[i].push(flip);
         const prov: JsonObject = { ...base, alpha, deltaAbs: deltasAbs[j], deltaShare: deltasShare[j], includeSelf: spec.includeSelf, selection: spec.selection, anchor: spec.anchor, K, flipRate: flip };
         ctx.score({ metric: 'eval/pfid', value: cell.fid, provenance: prov });
         ctx.score({ metric: 'eval/pkid', value: cell.kid, provenance: { ...prov, kidSubsets: spec.kidSubsets, kidSubsetSize: kidSize, kidStd: cell.kidStd } });

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../engine/tf';
 import { initBackend } from '../../engine/backend';
-import { SHAPE_CLASSES, generateShapes } from '../../engine/data/shapes';
-import { openPackedDataset, u8ToUnit, writePackedDataset } from '../../engine/data/packed';
+import { openPackedDataset, u8ToUnit } from '../../engine/data/packed';
+import { writeShapes } from './feature-net-data';
 import { embedSplit, featureNetDir, loadFeatureNet, readFeatureNetMeta, realStats } from '../../engine/features';
 import { FeatureNet, featureNetArch, featureNetId } from '../../engine/models/feature-net';
 import { featureStats, fidFromStats } from '../../engine/metrics/fid';
@@ -20,23 +20,6 @@ import type { JsonObject, MetricPoint, ScoreRecord } from '../../engine/protocol
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'toklab-featnet-'));
 const dsDir = path.join(home, 'datasets', 'shapes16');
-
-/** 16×16 RGB shapes of 4 well-separated classes (circle, cross, horizontal stripes, checker), train and val from different seeds. */
-function writeShapes(dir: string, nTrain: number, nVal: number): void {
-  const keep = [0, 4, 7, 9];
-  const pick = (count: number, seed: number) => {
-    const d = generateShapes({ count: Math.ceil((count * 10) / keep.length) + 10, seed, resolution: 16 });
-    const x = new Uint8Array(count * 768), y = new Int32Array(count);
-    for (let i = 0, o = 0; o < count; i++) {
-      const c = keep.indexOf(d.y[i]);
-      if (c < 0) continue;
-      x.set(d.x.subarray(i * 768, (i + 1) * 768), o * 768);
-      y[o++] = c;
-    }
-    return { x, y };
-  };
-  writePackedDataset(dir, { name: 'shapes16', kind: 'shapes', source: 'builtin:shapes', resolution: 16, channels: 3, classes: keep.map((c) => SHAPE_CLASSES[c]), seed: 11, valShare: 0.2, skipped: [], resize: 'none', createdAt: '2024-01-01T00:00:00Z' }, { train: pick(nTrain, 11), val: pick(nVal, 12) });
-}
 
 function ctxFor(name: string) {
   const runDir = path.join(home, 'runs', name);
