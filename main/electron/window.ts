@@ -4,6 +4,8 @@ import { BrowserWindow, net, protocol, shell } from 'electron';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { safeJoin } from '../host/paths';
+// a token grid with one perturbed token: the lab's icon
+import icon from '../../resources/icon.png?asset';
 
 export const ARTIFACT_SCHEME = 'toklab-artifact';
 
@@ -26,6 +28,7 @@ export function createWindow(outDir: string): BrowserWindow {
     width: 1400,
     height: 900,
     title: 'toklab',
+    icon,
     webPreferences: {
       preload: join(outDir, 'preload/index.cjs'),
       contextIsolation: true,
