@@ -3,24 +3,12 @@
 // the paper-text variants (exact count, code anchor, exclude self) are options.
 import { tf } from './tf';
 import type { Rng } from './rng';
+import type { LpSpec } from './specs/train-tokenizer';
 import { annealRatio, type AnnealSchedule } from './train/schedules';
 import { lookup, similarity, straightThrough, type QuantizerConfig } from './models/quantizer';
 
-export interface LpKnobs {
-  /** α: chance that a token becomes a candidate (or the share of tokens, 'exact'). */
-  alpha: number;
-  /** β: share of the batch's images that are perturbed (the first ⌊B·β⌋). */
-  beta: number;
-  /** δ: number of nearest codes a candidate draws from, absolute or as a share of K. */
-  delta: number;
-  deltaMode: 'abs' | 'share';
-  /** Draw from ranks 0..δ−1 (true, reference code) or 1..δ−1 (false). */
-  includeSelf: boolean;
-  /** 'bernoulli' per token (reference) or 'exact': round(α·h·w) tokens per image (paper). */
-  selection: 'bernoulli' | 'exact';
-  /** Rank codes by distance to the latent z_t (reference) or to the chosen code e_k (paper). */
-  anchor: 'z' | 'code';
-}
+/** The knobs of METHOD §2, as the training spec defines and documents them. */
+export type LpKnobs = LpSpec;
 
 export const DEFAULT_LP: LpKnobs = { alpha: 1, beta: 0.1, delta: 0.024, deltaMode: 'share', includeSelf: true, selection: 'bernoulli', anchor: 'z' };
 

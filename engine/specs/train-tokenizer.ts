@@ -3,13 +3,20 @@
 import { TOKENIZER_PRESETS, TOKENIZER_PRESET_NAMES } from '../models/tokenizer-presets';
 import { SpecError, asObject, bool, num, str } from './errors';
 
+/** Latent perturbation knobs (METHOD §2); engine/perturb.ts uses this type as its LpKnobs. */
 export interface LpSpec {
+  /** α: chance that a token becomes a candidate (or the share of tokens, 'exact'). */
   alpha: number;
+  /** β: share of the batch's images that are perturbed (the first ⌊B·β⌋). */
   beta: number;
+  /** δ: number of nearest codes a candidate draws from, absolute or as a share of K. */
   delta: number;
   deltaMode: 'abs' | 'share';
+  /** Draw from ranks 0..δ−1 (true, reference code) or 1..δ−1 (false). */
   includeSelf: boolean;
+  /** 'bernoulli' per token (reference) or 'exact': round(α·h·w) tokens per image (paper). */
   selection: 'bernoulli' | 'exact';
+  /** Rank codes by distance to the latent z_t (reference) or to the chosen code e_k (paper). */
   anchor: 'z' | 'code';
 }
 
