@@ -65,15 +65,16 @@ export async function trainFeatureNetOn(data: FeatureNetData, spec: TrainFeature
   if (nTrain < 2) throw new Error(`the training split has ${nTrain} images; the feature network needs more`);
   const batchOpts = (epoch: number): BatchOptions => ({ batchSize: spec.batchSize, seed: deriveSeed(spec.seed, `featnet-epoch-${epoch}`), shuffle: true, dropLast: nTrain >= spec.batchSize, limit });
   const stepsPerEpoch = data.train.batchCount(batchOpts(0));
-  const total = spec.epochs * stepsPerEpoch;
+  const epochs = Math.max(spec.epochs, Math.ceil((spec.minSteps ?? 0) / stepsPerEpoch));
+  const total = epochs * stepsPerEpoch;
   const sched = { base: spec.lr, warmup: Math.min(20, Math.floor(total / 10)), total, min: spec.lr / 20 };
-  ctx.log('info', `feature network: ${net.numParams()} parameters, d = ${a.featureDim}, ${stepsPerEpoch} steps/epoch`);
+  ctx.log('info', `feature network: ${net.numParams()} parameters, d = ${a.featureDim}, ${stepsPerEpoch} steps/epoch × ${epochs} epochs`);
   let valAcc = 0;
   try {
     const loop = await runTrainingLoop<Batch>({
       ctx,
       runDir: ctx.runDir,
-      epochs: spec.epochs,
+      epochs,
       stepsPerEpoch,
       checkpointEvery: 0,
       logEvery: 10,
@@ -131,7 +132,7 @@ export async function trainFeatureNetOn(data: FeatureNetData, spec: TrainFeature
         testAccuracy: valAcc,
         trainedOn: { dataset: data.label, split: 'train', n: nTrain },
         seed: spec.seed,
-        epochs: spec.epochs,
+        epochs,
       };
       fs.writeFileSync(path.join(tmp, 'meta.json'), JSON.stringify(meta, null, 2));
       swapIn(tmp, dest);

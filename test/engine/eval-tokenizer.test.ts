@@ -49,7 +49,7 @@ beforeAll(async () => {
   // perturbed tokens clearly hurt; on blurry reconstructions, noise can lower FID instead
   writeShapes(path.join(home, 'datasets', 'shapes16'), 600, 200, 1);
   writeShapes(path.join(home, 'datasets', 'bare'), 20, 10);
-  await trainFeatureNet({ datasetPath: 'datasets/shapes16', epochs: 3, batchSize: 32, lr: 3e-3, seed: 0 }, ctxFor('featnet').ctx);
+  await trainFeatureNet({ datasetPath: 'datasets/shapes16', epochs: 3, minSteps: 0, batchSize: 32, lr: 3e-3, seed: 0 }, ctxFor('featnet').ctx);
   await trainTokenizer(
     {
       datasetPath: 'datasets/shapes16',

@@ -50,7 +50,7 @@ afterAll(async () => {
 
 describe('train-feature-net spec', () => {
   it('fills the documented defaults and names bad fields', () => {
-    expect(validateTrainFeatureNetSpec({ datasetPath: 'd' })).toEqual({ datasetPath: 'd', epochs: 4, batchSize: 64, lr: 2e-3, seed: 0, trainLimit: 0 });
+    expect(validateTrainFeatureNetSpec({ datasetPath: 'd' })).toEqual({ datasetPath: 'd', epochs: 4, minSteps: 300, batchSize: 64, lr: 2e-3, seed: 0, trainLimit: 0 });
     expect(() => validateTrainFeatureNetSpec({})).toThrow(/datasetPath/);
     expect(() => validateTrainFeatureNetSpec({ datasetPath: 'd', epochs: 0 })).toThrow(/epochs/);
   });
@@ -82,7 +82,7 @@ describe('feature network', () => {
   });
 
   it('training is deterministic from the seed (same id twice) and another seed gives another id', async () => {
-    const quick = { datasetPath: 'datasets/shapes16', epochs: 1, trainLimit: 64, batchSize: 32 };
+    const quick = { datasetPath: 'datasets/shapes16', epochs: 1, minSteps: 0, trainLimit: 64, batchSize: 32 };
     const a = await trainFeatureNet({ ...quick, seed: 3 }, ctxFor('q1').ctx);
     const b = await trainFeatureNet({ ...quick, seed: 3 }, ctxFor('q2').ctx);
     const c = await trainFeatureNet({ ...quick, seed: 4 }, ctxFor('q3').ctx);
@@ -93,7 +93,7 @@ describe('feature network', () => {
   it('trains well above chance, writes meta + statistics, reports metrics and a scored test accuracy, leaks nothing', async () => {
     const { ctx, rec } = ctxFor('full');
     const before = tf.memory().numTensors;
-    const res = await trainFeatureNet({ datasetPath: 'datasets/shapes16', epochs: 3, batchSize: 32, lr: 3e-3, seed: 0 }, ctx);
+    const res = await trainFeatureNet({ datasetPath: 'datasets/shapes16', epochs: 3, minSteps: 0, batchSize: 32, lr: 3e-3, seed: 0 }, ctx);
     expect(tf.memory().numTensors).toBe(before);
     expect(res.featureDim).toBe(64);
     expect(Number(res.testAccuracy)).toBeGreaterThan(0.7); // chance is 0.25
