@@ -137,7 +137,8 @@ export class Lab implements LabApi {
     })();
     const dir = this.runDir(run.id);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ kind: req.kind, spec: prepared.spec, appVersion: APP_VERSION }, null, 2));
+    // run.json: what the host queued; config.json belongs to the job (a tokenizer run's is its model config)
+    writeFileSync(join(dir, 'run.json'), JSON.stringify({ kind: req.kind, spec: prepared.spec, appVersion: APP_VERSION }, null, 2));
     this.emit({ type: 'run', run });
     void this.pump();
     return run;
@@ -317,9 +318,7 @@ export class Lab implements LabApi {
       this.repo.markFinished(runId, finalStatus, finalError, result, lastProgress);
     })();
     if (dataset) this.emit({ type: 'dataset', dataset });
-    const run = this.emitRun(runId);
-    for (const cb of this.settled.get(runId) ?? []) cb(run);
-    this.settled.delete(runId);
+    this.emitRun(runId);
   }
 
   private onEngineEvent(runId: number, e: EngineEvent): Progress | null {
@@ -362,9 +361,14 @@ export class Lab implements LabApi {
     this.repo.insertMetrics(batch);
   }
 
+  /** Tells every listener about the run's new state, and settles waitForRun once it is final. */
   private emitRun(id: number): RunSummary {
     const run = this.repo.getRun(id);
     this.emit({ type: 'run', run });
+    if (run.status !== 'queued' && run.status !== 'running') {
+      for (const cb of this.settled.get(id) ?? []) cb(run);
+      this.settled.delete(id);
+    }
     return run;
   }
 

@@ -80,8 +80,10 @@ describe('lab job queue', () => {
     const { lab } = setup();
     const a = await lab.startJob({ kind: 'selftest', spec: { steps: 1000, stepDelayMs: 10 } });
     const b = await lab.startJob({ kind: 'selftest', spec: { steps: 3 } });
+    const waiting = lab.waitForRun(b.id);
     await lab.cancelRun(b.id);
     expect(lab.repo.getRun(b.id).status).toBe('cancelled');
+    expect((await waiting).status).toBe('cancelled');
     await until(() => lab.repo.getRun(a.id).status === 'running');
     await lab.cancelRun(a.id);
     const ra = await lab.waitForRun(a.id);
