@@ -1,35 +1,14 @@
 // Job: encode the train and val splits of a dataset with a trained tokenizer (EMA weights) into the
 // token cache under the tokenizer's run folder, for the generator stage.
 import path from 'node:path';
-import { tf } from '../tf';
 import type { JsonObject } from '../protocol';
-import { throwIfCancelled, type Job, type JobContext } from './types';
-import { openPackedDataset, type PackedSplit } from '../data/packed';
+import type { Job } from './types';
+import { openPackedDataset } from '../data/packed';
 import { tokenCacheDir, writeTokenCache } from '../data/token-cache';
 import type { SplitName } from '../data/types';
-import { loadTokenizer, readTokenizerRunConfig, type VqTokenizer } from '../models/vq-tokenizer';
+import { loadTokenizer, readTokenizerRunConfig, tokenizeImages } from '../models/vq-tokenizer';
 import { codebookStats } from '../models/quantizer';
 import { validateExtractTokensSpec } from '../specs/extract-tokens';
-
-/** Clean token grids of a split, in split order. [n,h,w] */
-export function encodeSplit(tok: VqTokenizer, split: PackedSplit, batchSize: number, limit: number | undefined, ctx: Pick<JobContext, 'signal'>, onBatch?: (done: number) => void): { tokens: Int32Array; labels: Int32Array } {
-  const S = tok.config.imageSize;
-  const C = tok.config.channels;
-  const n = Math.min(split.n, limit ?? Infinity);
-  const T = tok.h * tok.h;
-  const tokens = new Int32Array(n * T);
-  const labels = new Int32Array(n);
-  let done = 0;
-  for (const b of split.batches({ batchSize, seed: 0, shuffle: false, flip: false, limit })) {
-    throwIfCancelled(ctx.signal);
-    const idx = tf.tidy(() => tok.tokenize(tf.tensor4d(b.x, [b.n, S, S, C])).dataSync() as Int32Array);
-    tokens.set(idx, done * T);
-    labels.set(b.y, done);
-    done += b.n;
-    onBatch?.(done);
-  }
-  return { tokens, labels };
-}
 
 export const extractTokens: Job<JsonObject, JsonObject> = async (rawSpec, ctx) => {
   const spec = validateExtractTokensSpec(rawSpec);
@@ -51,7 +30,7 @@ export const extractTokens: Job<JsonObject, JsonObject> = async (rawSpec, ctx) =
     for (const s of splits) {
       const split = ds.split(s);
       if (split.n === 0) continue;
-      const { tokens, labels } = encodeSplit(tok, split, spec.batchSize, limits[s], ctx, (d) => ctx.progress(base + d, total, `encoding ${s}`));
+      const { tokens, labels } = tokenizeImages(tok, split, spec.batchSize, limits[s], ctx.signal, (d) => ctx.progress(base + d, total, `encoding ${s}`));
       base += labels.length;
       writeTokenCache(out, s, { tokens, labels, h: tok.h, w: tok.h, K: tok.config.K }, { tokenizerRun: spec.tokenizerRunDir, dataset: datasetRel, ema: spec.ema });
       const counts = new Float32Array(tok.config.K);

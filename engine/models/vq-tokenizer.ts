@@ -8,6 +8,8 @@ import { lpDecoderInput, perturbTokens, type DrawResult, type LpKnobs } from '..
 import { evalWeights, latestCheckpoint, loadCheckpoint } from '../train/checkpoint';
 import { act, conv, groupNorm, initConv, initConvTranspose, initNorm, initResBlock, newScope, resBlock, upsample2x, type Act, type Norm, type Params } from './layers';
 import { TOKENIZER_PRESETS } from './tokenizer-presets';
+import type { Batch, BatchOptions } from '../data/types';
+import { throwIfCancelled } from '../jobs/types';
 import { codeVectors, initCodebook, l2Normalize, lookup, quantizeLatent, type QuantizeOutput, type QuantizerConfig } from './quantizer';
 
 export interface TokenizerConfig extends QuantizerConfig {
@@ -212,6 +214,40 @@ export interface TokenizerLosses {
   /** [B,H,W,C] reconstruction (through perturbed tokens under LP) */
   xr: tf.Tensor4D;
   draw: DrawResult | null;
+}
+
+/** Images in a fixed order: a packed split, or an in-memory set with the same interface. */
+export interface ImageSource {
+  n: number;
+  batches(opts: BatchOptions): Iterable<Batch>;
+  batchCount(opts: BatchOptions): number;
+}
+
+/** Clean token grids of the first `limit` images of a source, in source order. [n,h,w] flattened */
+export function tokenizeImages(
+  tok: VqTokenizer,
+  src: Pick<ImageSource, 'n' | 'batches'>,
+  batchSize: number,
+  limit: number | undefined,
+  signal: AbortSignal,
+  onBatch?: (done: number) => void,
+): { tokens: Int32Array; labels: Int32Array; n: number } {
+  const S = tok.config.imageSize;
+  const C = tok.config.channels;
+  const n = Math.min(src.n, limit ?? Infinity);
+  const L = tok.h * tok.h;
+  const tokens = new Int32Array(n * L);
+  const labels = new Int32Array(n);
+  let done = 0;
+  for (const b of src.batches({ batchSize, seed: 0, shuffle: false, flip: false, limit })) {
+    throwIfCancelled(signal);
+    const idx = tf.tidy(() => tok.tokenize(tf.tensor4d(b.x, [b.n, S, S, C])).dataSync() as Int32Array); // [B,H,W,C] → [B,h,w]
+    tokens.set(idx, done * L);
+    labels.set(b.y, done);
+    done += b.n;
+    onBatch?.(done);
+  }
+  return { tokens, labels, n: done };
 }
 
 export function createTokenizer(config: TokenizerConfig, seed: number): VqTokenizer {

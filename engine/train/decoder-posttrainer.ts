@@ -3,10 +3,12 @@
 // decoded generator tokens match the real images (reconstruction MSE; encoder and codebook frozen).
 import { tf } from '../tf';
 import { Rng, deriveSeed } from '../rng';
-import { throwIfCancelled, type JobContext } from '../jobs/types';
+import type { JobContext } from '../jobs/types';
 import type { JsonObject } from '../protocol';
 import type { Batch, BatchOptions } from '../data/types';
-import type { VqTokenizer } from '../models/vq-tokenizer';
+import { tokenizeImages, type ImageSource, type VqTokenizer } from '../models/vq-tokenizer';
+
+export type { ImageSource };
 import type { Generator } from '../models/transformer';
 import { sampleTokens } from '../sample';
 import { psnr, ssim } from '../metrics/psnr-ssim';
@@ -14,12 +16,6 @@ import type { PosttrainSpec } from '../specs/posttrain';
 import { Optimizer, computeGrads, type VarMap } from './optim';
 import { restoreTraining, snapshotTraining } from './checkpoint';
 import { runTrainingLoop } from './loop';
-
-export interface ImageSource {
-  n: number;
-  batches(opts: BatchOptions): Iterable<Batch>;
-  batchCount(opts: BatchOptions): number;
-}
 
 /** Images at most in the fixed probe set scored before and after (generator tokens, teacher forcing σ). */
 export const PROBE_MAX = 256;
@@ -30,25 +26,6 @@ export function decoderVars(tok: VqTokenizer): VarMap {
   for (const [k, v] of Object.entries(tok.params)) if (k.startsWith('dec.')) out[k] = v as tf.Variable;
   if (Object.keys(out).length === 0) throw new Error('the tokenizer has no decoder variables (dec.*)');
   return out;
-}
-
-/** Clean token grids of `n` images in source order. [n,h,w] flattened */
-export function encodeImages(tok: VqTokenizer, src: ImageSource, batchSize: number, limit: number | undefined, signal: AbortSignal): { tokens: Int32Array; labels: Int32Array; n: number } {
-  const S = tok.config.imageSize;
-  const C = tok.config.channels;
-  const n = Math.min(src.n, limit ?? Infinity);
-  const L = tok.h * tok.h;
-  const tokens = new Int32Array(n * L);
-  const labels = new Int32Array(n);
-  let done = 0;
-  for (const b of src.batches({ batchSize, seed: 0, shuffle: false, flip: false, limit })) {
-    throwIfCancelled(signal);
-    const idx = tf.tidy(() => tok.tokenize(tf.tensor4d(b.x, [b.n, S, S, C])).dataSync() as Int32Array); // [B,H,W,C] → [B,h,w]
-    tokens.set(idx, done * L);
-    labels.set(b.y, done);
-    done += b.n;
-  }
-  return { tokens, labels, n: done };
 }
 
 /** Generator tokens for rows of true tokens: true label, teacher-forced with probability σ per position. */
@@ -109,7 +86,7 @@ export async function posttrainDecoder(inp: PosttrainInputs, spec: PosttrainSpec
   const L = tok.h * tok.h;
   const limit = spec.trainLimit > 0 ? spec.trainLimit : undefined;
   ctx.progress(0, 1, 'encoding training images');
-  const enc = encodeImages(tok, inp.train, spec.batchSize, limit, ctx.signal);
+  const enc = tokenizeImages(tok, inp.train, spec.batchSize, limit, ctx.signal);
   const nTrain = enc.n;
   const batchOpts = (epoch: number): BatchOptions => ({ batchSize: spec.batchSize, seed: deriveSeed(spec.seed, `posttrain-epoch-${epoch}`), shuffle: true, flip: false, dropLast: nTrain >= spec.batchSize, limit });
   const stepsPerEpoch = inp.train.batchCount(batchOpts(0));
@@ -119,7 +96,7 @@ export async function posttrainDecoder(inp: PosttrainInputs, spec: PosttrainSpec
   const evalSrc = inp.val && inp.val.n > 0 ? inp.val : inp.train;
   const evalSplit = evalSrc === inp.train ? 'train' : 'val';
   const probe = makeProbe(evalSrc, Math.min(evalSrc.n, PROBE_MAX));
-  const probeEnc = encodeImages(tok, probe, spec.batchSize, undefined, ctx.signal);
+  const probeEnc = tokenizeImages(tok, probe, spec.batchSize, undefined, ctx.signal);
   const probeRngs = Array.from({ length: probeEnc.n }, (_, i) => new Rng(deriveSeed(spec.seed, `posttrain-probe/${i}`)));
   const probeGen = await teacherForcedTokens(gen, probeEnc.tokens, probeEnc.labels, spec.sigma, probeRngs);
   const genMseBefore = decodedMse(tok, probeGen, probe.x, probe.n, spec.batchSize);

@@ -12,7 +12,8 @@ import { openPackedDataset } from '../../engine/data/packed';
 import { loadGenerator } from '../../engine/models/generator-store';
 import { loadTokenizer, readTokenizerRunConfig } from '../../engine/models/vq-tokenizer';
 import { validatePosttrainSpec } from '../../engine/specs/posttrain';
-import { decodedMse, decoderVars, encodeImages, teacherForcedTokens } from '../../engine/train/decoder-posttrainer';
+import { tokenizeImages } from '../../engine/models/vq-tokenizer';
+import { decodedMse, decoderVars, teacherForcedTokens } from '../../engine/train/decoder-posttrainer';
 import { makeHome, recorder, type Home } from './eval-generator.fixture';
 
 let h: Home;
@@ -80,7 +81,7 @@ describe('posttrain job', () => {
 
       // fresh generator tokens for held-out images (streams the job never used): lower decoder MSE
       const val = ds.split('val');
-      const enc = encodeImages(parent, val, 16, undefined, new AbortController().signal);
+      const enc = tokenizeImages(parent, val, 16, undefined, new AbortController().signal);
       const rngs = Array.from({ length: enc.n }, (_, i) => new Rng(deriveSeed(77, `check/${i}`)));
       const toks = await teacherForcedTokens(gen, enc.tokens, enc.labels, 0.7, rngs);
       const x = Float32Array.from(val.read(Int32Array.from({ length: val.n }, (_, i) => i)).x, (v) => v / 127.5 - 1);
