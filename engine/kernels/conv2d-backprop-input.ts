@@ -4,15 +4,11 @@
 import { tf } from '../tf';
 import { cpuFallback } from './cpu-fallback';
 import { asBackend, callKernel, release } from './util';
-import type { BackendLike, KernelConfig, KernelFunc, TensorInfo } from './util';
+import type { BackendLike, ConvGradAttrs, KernelConfig, KernelFunc, TensorInfo } from './util';
 
 const B = 'wasm';
 
-interface Attrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+interface Attrs extends ConvGradAttrs {
   inputShape: [number, number, number, number];
 }
 

@@ -16,6 +16,14 @@ export interface BackendLike {
   makeTensorInfo?(shape: number[], dtype: tf.DataType, values?: Values): TensorInfo;
 }
 
+/** Attributes shared by the conv gradient kernels (tfjs' Conv2DBackpropFilter/Input attrs). */
+export interface ConvGradAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
 export function asBackend(b: unknown): BackendLike {
   return b as BackendLike;
 }
