@@ -15,6 +15,9 @@ import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Repo } from './store/repo';
 
+/** A job to queue first, or a run (already queued or running) to wait for. */
+export type Prerequisite = StartJobRequest | { runId: number };
+
 export interface PrepEnv {
   repo: Repo;
   home: string;
@@ -33,8 +36,8 @@ interface JobPrep {
   runKind: RunKind;
   /** Validates (throws SpecError) and returns the full spec the engine gets. */
   prepare(spec: unknown, env: PrepEnv, req: StartJobRequest): Omit<PreparedJob, 'runKind' | 'name'> & { name?: string };
-  /** Jobs that must run first (queued ahead of this one), e.g. token extraction before a generator. */
-  prerequisites?(spec: unknown, env: PrepEnv): StartJobRequest[];
+  /** What must finish first: jobs to queue ahead of this one, or runs already on their way. */
+  prerequisites?(spec: unknown, env: PrepEnv): Prerequisite[];
   /** Called after the job succeeded, inside the host. */
   onDone?(run: RunSummary, result: JsonObject, env: PrepEnv): { dataset?: Dataset };
 }
@@ -82,11 +85,14 @@ function datasetOfRun(repo: Repo, run: RunSummary): Dataset & { path: string } {
   return resolveDataset(repo, run.datasetId);
 }
 
-/** Queue the dataset's feature network first unless it exists or is already on its way. */
-function featureNetFirst(env: PrepEnv, d: Dataset & { path: string }): StartJobRequest[] {
+const pendingRun = (env: PrepEnv, kind: RunKind, match: (r: RunSummary) => boolean): RunSummary | undefined =>
+  env.repo.listRuns({ kind }).find((r) => match(r) && (r.status === 'queued' || r.status === 'running'));
+
+/** The dataset's feature network first, unless it exists; wait for one already on its way. */
+function featureNetFirst(env: PrepEnv, d: Dataset & { path: string }): Prerequisite[] {
   if (existsSync(join(env.home, d.path, 'feature-net', 'meta.json'))) return [];
-  const pending = env.repo.listRuns({ kind: 'feature-net' }).some((r) => r.datasetId === d.id && ['queued', 'running'].includes(r.status));
-  return pending ? [] : [{ kind: 'train-feature-net', spec: { dataset: d.id } }];
+  const pending = pendingRun(env, 'feature-net', (r) => r.datasetId === d.id);
+  return [pending ? { runId: pending.id } : { kind: 'train-feature-net', spec: { dataset: d.id } }];
 }
 const TOKENIZER_KINDS: RunKind[] = ['tokenizer', 'post-train'];
 
@@ -158,9 +164,9 @@ const PREPS: Partial<Record<JobKind, JobPrep>> = {
     runKind: 'generator',
     prerequisites: (raw, env) => {
       const tok = resolveRun(env.repo, (raw as Record<string, unknown>).tokenizer, TOKENIZER_KINDS, 'tokenizer');
-      const cached = existsSync(join(env.home, runRel(tok.id), 'tokens', 'meta.json'));
-      const queued = env.repo.listRuns({ kind: 'tokens' }).some((r) => r.parentId === tok.id && ['queued', 'running'].includes(r.status));
-      return cached || queued ? [] : [{ kind: 'extract-tokens', spec: { tokenizer: tok.id } }];
+      if (existsSync(join(env.home, runRel(tok.id), 'tokens', 'meta.json'))) return [];
+      const pending = pendingRun(env, 'tokens', (r) => r.parentId === tok.id);
+      return [pending ? { runId: pending.id } : { kind: 'extract-tokens', spec: { tokenizer: tok.id } }];
     },
     prepare: (raw, env) => {
       const tok = resolveRun(env.repo, (raw as Record<string, unknown>).tokenizer, TOKENIZER_KINDS, 'tokenizer');

@@ -119,7 +119,8 @@ export class Lab implements LabApi {
     const env = { repo: this.repo, home: this.opts.home };
     // validate everything (this job and what must run first) before queueing anything
     const prepared = prepareJob(req, env);
-    for (const pre of jobPrep(req.kind).prerequisites?.(req.spec, env) ?? []) await this.enqueueJob(pre, null);
+    const after: number[] = [];
+    for (const pre of jobPrep(req.kind).prerequisites?.(req.spec, env) ?? []) after.push('runId' in pre ? pre.runId : (await this.enqueueJob(pre, null)).id);
     const run = this.repo.db.transaction(() => {
       const r = this.repo.createRun({
         kind: prepared.runKind,
@@ -132,7 +133,7 @@ export class Lab implements LabApi {
         sweepId,
         appVersion: APP_VERSION,
       });
-      this.repo.enqueue(r.id, req.kind, prepared.spec);
+      this.repo.enqueue(r.id, req.kind, prepared.spec, 1, after);
       return r;
     })();
     const dir = this.runDir(run.id);
@@ -285,6 +286,25 @@ export class Lab implements LabApi {
 
   private async execute(job: JobRow): Promise<void> {
     const runId = job.runId;
+    // a prerequisite that did not end done: fail with its reason rather than run without it
+    const deps = this.repo.jobDeps(job.id);
+    const blocked = deps.map((id) => this.repo.getRun(id)).find((r) => r.status !== 'done');
+    if (blocked && (blocked.status === 'queued' || blocked.status === 'running')) {
+      // the prerequisite was re-queued (resumed) after this job: go behind it in the queue
+      this.repo.db.transaction(() => {
+        this.repo.setJobStatus(job.id, 'finished');
+        this.repo.enqueue(runId, job.kind, job.spec, job.attempt, deps);
+      })();
+      return;
+    }
+    if (blocked) {
+      this.repo.db.transaction(() => {
+        this.repo.setJobStatus(job.id, 'finished');
+        this.repo.markFinished(runId, 'failed', `prerequisite run ${blocked.id} (${blocked.name}) ended ${blocked.status}${blocked.error ? `: ${blocked.error}` : ''}. Fix or resume it, then resume this run.`, null);
+      })();
+      this.emitRun(runId);
+      return;
+    }
     this.current = { job, runId };
     this.repo.setJobStatus(job.id, 'running');
     const info = await this.supervisor.start().catch(() => null);

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SCHEMA_VERSION } from '../../main/host/store/db';
 import { tempHome } from './helpers';
 
 const run = promisify(execFile);
@@ -41,7 +42,7 @@ describe('toklab CLI', () => {
     const j = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(j.backend).toBe('wasm');
     expect(j.home).toBe(t.home);
-    expect(j.schemaVersion).toBe(1);
+    expect(j.schemaVersion).toBe(SCHEMA_VERSION);
     expect((j.versions as Record<string, string>)['tfjs-core']).toBe('4.22.0');
     expect(j.patchedKernels).toEqual(expect.arrayContaining(['Conv2DBackpropFilter', 'UnsortedSegmentSum', 'BatchMatMul']));
   });

@@ -122,3 +122,31 @@ describe('lab job queue', () => {
     expect(lab2.isWorker).toBe(false);
   });
 });
+
+describe('prerequisites', () => {
+  it('fails a job whose prerequisite did not end done, naming it, instead of running without it', async () => {
+    const t = tempHome();
+    cleanups.push(t.cleanup);
+    const lab = openTestLab(t.home);
+    labs.push(lab);
+    const a = await lab.startJob({ kind: 'selftest', spec: { steps: 1000, stepDelayMs: 10 } });
+    // b waits for a (as a generator waits for its token extraction)
+    const b = lab.repo.createRun({ kind: 'selftest', jobKind: 'selftest', name: 'dependent', config: {}, seed: 0, appVersion: 't' });
+    lab.repo.enqueue(b.id, 'selftest', { steps: 2 }, 1, [a.id]);
+    expect(lab.repo.jobDeps(lab.repo.openJobForRun(b.id)!.id)).toEqual([a.id]);
+    await until(() => lab.repo.getRun(a.id).status === 'running');
+    await lab.cancelRun(a.id);
+    const rb = await lab.waitForRun(b.id);
+    expect(rb.status).toBe('failed');
+    expect(rb.error).toMatch(new RegExp(`prerequisite run ${a.id} \\(.*\\) ended cancelled`));
+    expect(lab.repo.metrics(b.id)).toEqual([]);
+  });
+
+  it('runs the dependent once its prerequisite is done', async () => {
+    const { lab } = setup();
+    const a = await lab.startJob({ kind: 'selftest', spec: { steps: 5, stepDelayMs: 300 } });
+    const b = lab.repo.createRun({ kind: 'selftest', jobKind: 'selftest', name: 'dependent', config: {}, seed: 0, appVersion: 't' });
+    lab.repo.enqueue(b.id, 'selftest', { steps: 2 }, 1, [a.id]);
+    expect((await lab.waitForRun(b.id)).status).toBe('done');
+  });
+});

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDb, SCHEMA_VERSION } from '../../main/host/store/db';
+import * as m0001 from '../../main/host/store/migrations/0001-init';
 import { Repo } from '../../main/host/store/repo';
 import { tempHome } from './helpers';
 
@@ -29,6 +30,22 @@ describe('store', () => {
     raw.pragma(`user_version = ${SCHEMA_VERSION + 5}`);
     raw.close();
     expect(() => openDb(file)).toThrow(/newer than this toklab.*Update toklab/);
+  });
+
+  it('upgrades a version-1 database in place, keeping its runs', () => {
+    const t = tempHome();
+    cleanup = t.cleanup;
+    const file = join(t.home, 'lab.db');
+    const raw = new Database(file);
+    raw.exec(m0001.up);
+    raw.pragma('user_version = 1');
+    raw.prepare(`INSERT INTO runs (kind, job_kind, name, status, config, app_version, created_at) VALUES ('selftest', 'selftest', 'old', 'done', '{}', '0', 'x')`).run();
+    raw.close();
+    const db = openDb(file);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(new Repo(db).listRuns({}).map((r) => r.name)).toEqual(['old']);
+    expect((db.prepare("SELECT name FROM sqlite_master WHERE name = 'job_deps'").get() as { name: string }).name).toBe('job_deps');
+    db.close();
   });
 
   it('round-trips runs, tags, metrics (NaN as null), scores and artifacts', () => {

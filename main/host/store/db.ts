@@ -2,9 +2,10 @@
 // A database written by a newer toklab is refused rather than silently misread.
 import Database from 'better-sqlite3';
 import * as m0001 from './migrations/0001-init';
+import * as m0002 from './migrations/0002-job-deps';
 
 /** Index i holds migration i+1; append only. */
-const MIGRATIONS: readonly { up: string }[] = [m0001];
+const MIGRATIONS: readonly { up: string }[] = [m0001, m0002];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

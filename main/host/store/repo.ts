@@ -164,6 +164,8 @@ export class Repo {
       lastJobForRun: db.prepare(`SELECT * FROM jobs WHERE run_id = ? ORDER BY id DESC LIMIT 1`),
       setJobStatus: db.prepare(`UPDATE jobs SET status = ? WHERE id = ?`),
       runningJobs: db.prepare(`SELECT * FROM jobs WHERE status = 'running'`),
+      insertDep: db.prepare(`INSERT OR IGNORE INTO job_deps (job_id, run_id) VALUES (?, ?)`),
+      jobDeps: db.prepare(`SELECT run_id FROM job_deps WHERE job_id = ? ORDER BY run_id`),
       insertDataset: db.prepare(
         `INSERT INTO datasets (name, kind, source, resolution, channels, num_classes, train_n, val_n, path, run_id, meta, created_at)
          VALUES (@name, @kind, @source, @resolution, @channels, @numClasses, @trainN, @valN, @path, @runId, @meta, @createdAt)`,
@@ -343,8 +345,15 @@ export class Repo {
     }));
   }
 
-  enqueue(runId: number, kind: JobKind, spec: JsonObject, attempt = 1): void {
-    this.s.insertJob.run(runId, kind, JSON.stringify(spec), attempt, now());
+  /** Queues a job for the run; `after` are runs that must end `done` before it may start. */
+  enqueue(runId: number, kind: JobKind, spec: JsonObject, attempt = 1, after: number[] = []): void {
+    const info = this.s.insertJob.run(runId, kind, JSON.stringify(spec), attempt, now());
+    for (const dep of after) this.s.insertDep.run(Number(info.lastInsertRowid), dep);
+  }
+
+  /** The runs a job waits for. */
+  jobDeps(jobId: number): number[] {
+    return (this.s.jobDeps.all(jobId) as { run_id: number }[]).map((r) => r.run_id);
   }
 
   nextQueuedJob(): JobRow | null {
