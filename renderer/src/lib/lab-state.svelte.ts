@@ -12,8 +12,10 @@ export class LabState {
   /** Live metric series of runs seen this session, by run id then metric name. */
   live = $state.raw<Record<number, Record<string, MetricSeries>>>({});
   messages = $state.raw<{ level: string; text: string; time: string }[]>([]);
-  /** Bumped on any artifact/score/run event; pages that show a run's details reload on change. */
+  /** Bumped on any artifact/score/run/dataset event; lab-wide views reload on change. */
   revision = $state(0);
+  /** Bumped per run on its run/artifact/score events; one run's detail view reloads only on its own. */
+  runRevision = $state<Record<number, number>>({});
 
   active = $derived(this.runs.filter((r) => r.status === 'running'));
   queued = $derived(this.runs.filter((r) => r.status === 'queued'));
@@ -40,6 +42,11 @@ export class LabState {
     this.messages = [{ level, text, time: new Date().toLocaleTimeString() }, ...this.messages].slice(0, 50);
   }
 
+  private bump(runId: number): void {
+    this.runRevision[runId] = (this.runRevision[runId] ?? 0) + 1;
+    this.revision++;
+  }
+
   private apply(e: LabEvent): void {
     switch (e.type) {
       case 'engine':
@@ -48,17 +55,21 @@ export class LabState {
       case 'run': {
         const i = this.runs.findIndex((r) => r.id === e.run.id);
         this.runs = i < 0 ? [e.run, ...this.runs] : this.runs.map((r) => (r.id === e.run.id ? e.run : r));
-        this.revision++;
+        this.bump(e.run.id);
         break;
       }
       case 'progress':
         this.progress[e.runId] = e.progress;
         break;
       case 'metrics': {
+        // append in place (copying every series on every event is quadratic over a long run);
+        // the new wrapper objects are what tells the views that something changed
         const byName = { ...(this.live[e.runId] ?? {}) };
         for (const p of e.points) {
           const s = byName[p.name] ?? { name: p.name, steps: [], values: [] };
-          byName[p.name] = { name: p.name, steps: [...s.steps, p.step], values: [...s.values, p.value] };
+          s.steps.push(p.step);
+          s.values.push(p.value);
+          byName[p.name] = { ...s };
         }
         this.live = { ...this.live, [e.runId]: byName };
         break;
@@ -68,8 +79,10 @@ export class LabState {
         this.revision++;
         break;
       case 'artifact':
+        this.bump(e.artifact.runId);
+        break;
       case 'score':
-        this.revision++;
+        this.bump(e.score.runId);
         break;
       case 'log':
         this.note(e.level, e.runId ? `run ${e.runId}: ${e.message}` : e.message);
