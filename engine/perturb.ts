@@ -4,7 +4,7 @@
 import { tf } from './tf';
 import type { Rng } from './rng';
 import type { LpSpec } from './specs/train-tokenizer';
-import { annealRatio, type AnnealSchedule } from './train/schedules';
+import { annealRatioExact, exactDecimal, floorTimes, rFloor, rMul, rToNumber, ratio, roundTimes, type AnnealSchedule } from './train/schedules';
 import { lookup, similarity, straightThrough, type QuantizerConfig } from './models/quantizer';
 
 /** The knobs of METHOD §2, as the training spec defines and documents them. */
@@ -12,10 +12,20 @@ export type LpKnobs = LpSpec;
 
 export const DEFAULT_LP: LpKnobs = { alpha: 1, beta: 0.1, delta: 0.024, deltaMode: 'share', includeSelf: true, selection: 'bernoulli', anchor: 'z' };
 
-/** δ as a whole number of codes in [1, K]; a share maps to max(1, round(share·K)). */
+/** δ as a whole number of codes in [1, K]; a share maps to max(1, round(share·K)), computed exactly. */
 export function resolveDelta(k: Pick<LpKnobs, 'delta' | 'deltaMode'>, K: number): number {
-  const d = k.deltaMode === 'share' ? Math.round(k.delta * K) : Math.round(k.delta);
+  const d = k.deltaMode === 'share' ? roundTimes(K, k.delta) : Math.round(k.delta);
   return Math.min(K, Math.max(1, d));
+}
+
+/** ⌊B·β⌋: how many images of a batch of B are perturbed (exact: ⌊100·0.29⌋ = 29). */
+export function perturbedCount(B: number, beta: number): number {
+  return Math.min(B, Math.max(0, floorTimes(B, beta)));
+}
+
+/** round(α·T): the tokens per image of 'exact' selection (exact decimal product, halves up). */
+export function exactCandidates(alpha: number, T: number): number {
+  return Math.min(T, Math.max(0, roundTimes(T, alpha)));
 }
 
 /** Chance that a token of a perturbed image really changes: α(δ−1)/δ with self, α without (0 when δ = 1). */
@@ -31,8 +41,9 @@ export function expectedFlipRate(k: { alpha: number; delta: number; includeSelf:
 export function annealKnobs(k: LpKnobs, epoch: number, total: number, anneal: AnnealSchedule | null, K?: number): LpKnobs {
   if (k.deltaMode === 'share' && K === undefined) throw new Error('annealKnobs: δ is a share of K, pass K');
   const delta = k.deltaMode === 'share' ? resolveDelta(k, K as number) : Math.round(k.delta);
-  const r = anneal ? annealRatio(epoch, total, anneal) : 1;
-  return { ...k, alpha: r * k.alpha, delta: Math.max(1, Math.floor(r * delta)), deltaMode: 'abs' };
+  // exact rational r: ⌊0.7·360⌋ is 252, the floats say 251
+  const r = anneal ? annealRatioExact(epoch, total, anneal) : ratio(1);
+  return { ...k, alpha: rToNumber(rMul(r, exactDecimal(k.alpha))), delta: Math.max(1, rFloor(rMul(r, ratio(delta)))), deltaMode: 'abs' };
 }
 
 export interface DrawResult {
@@ -58,7 +69,7 @@ export interface DrawResult {
  */
 export function drawPerturbation(clean: Int32Array, ranks: Int32Array, B: number, T: number, k: LpKnobs, rng: Rng): DrawResult {
   const delta = Math.round(k.delta);
-  const nSel = Math.floor(B * k.beta);
+  const nSel = perturbedCount(B, k.beta);
   const indices = clean.slice();
   const mask = new Uint8Array(clean.length);
   const rank = new Int32Array(clean.length).fill(-1);
@@ -68,7 +79,7 @@ export function drawPerturbation(clean: Int32Array, ranks: Int32Array, B: number
   let changed = 0;
   if (k.alpha > 0 && delta > 1 && span > 0) {
     if (ranks.length < nSel * T * delta) throw new Error(`ranks has ${ranks.length} entries, need ${nSel * T * delta}`);
-    const exactCount = Math.round(k.alpha * T);
+    const exactCount = exactCandidates(k.alpha, T);
     const order = new Int32Array(T);
     for (let b = 0; b < nSel; b++) {
       const pick = (t: number): void => {
@@ -151,7 +162,7 @@ export function perturbTokens(z: tf.Tensor4D, codes: tf.Tensor2D, clean: Int32Ar
   const T = h * w;
   const delta = resolveDelta(k, codes.shape[0]);
   const kk: LpKnobs = { ...k, delta, deltaMode: 'abs' };
-  const nSel = Math.floor(B * k.beta);
+  const nSel = perturbedCount(B, k.beta);
   const active = k.alpha > 0 && delta > 1 && nSel > 0;
   const ranks = active ? nearestRanks(z, codes, clean, nSel, delta, k.anchor, cfg) : new Int32Array(0);
   return drawPerturbation(clean, ranks, B, T, active ? kk : { ...kk, alpha: 0 }, rng);

@@ -2,7 +2,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../engine/tf';
 import { Rng } from '../../engine/rng';
-import { annealKnobs, drawPerturbation, expectedFlipRate, lpDecoderInput, nearestRanks, perturbTokens, resolveDelta, type LpKnobs } from '../../engine/perturb';
+import { annealKnobs, drawPerturbation, exactCandidates, expectedFlipRate, lpDecoderInput, nearestRanks, perturbTokens, perturbedCount, resolveDelta, type LpKnobs } from '../../engine/perturb';
+import { annealRatio, annealRatioExact, exactDecimal } from '../../engine/train/schedules';
 import type { QuantizerConfig } from '../../engine/models/quantizer';
 
 beforeAll(async () => {
@@ -42,6 +43,75 @@ describe('knob helpers', () => {
     expect(annealKnobs(knobs({ delta: 3 }), 9, 10, { start: 0, end: 0.5, endRatio: 0.1 }).delta).toBe(1);
     expect(annealKnobs(knobs({ delta: 0.024, deltaMode: 'share' }), 0, 10, null, 4096)).toMatchObject({ delta: 98, deltaMode: 'abs' });
     expect(() => annealKnobs(knobs({ deltaMode: 'share', delta: 0.1 }), 0, 10, a)).toThrow(/K/);
+  });
+});
+
+describe('exact floors of METHOD §2 (no binary rounding)', () => {
+  it('⌊B·β⌋ of B = 100, β = 0.29 is 29 (floats say 28), and the draw perturbs exactly that many images', () => {
+    expect(Math.floor(100 * 0.29)).toBe(28); // the float trap this guards against
+    expect(perturbedCount(100, 0.29)).toBe(29);
+    const T = 4, delta = 3;
+    const { clean, ranks } = synth(100, T, delta);
+    const res = drawPerturbation(clean, ranks, 100, T, knobs({ alpha: 1, beta: 0.29, delta, includeSelf: false }), new Rng(3));
+    expect(res.perturbedImages).toBe(29);
+    // includeSelf false, α = 1: every token of the 29 images changes, none of the others
+    for (let b = 0; b < 100; b++) expect(res.mask.subarray(b * T, (b + 1) * T).reduce((a, v) => a + v, 0), `image ${b}`).toBe(b < 29 ? T : 0);
+  });
+
+  it('annealed δ of the reference recipe (40 → 120, end ratio 0.5, 200 epochs) at epoch 88 is ⌊0.7·360⌋ = 252 (floats say 251)', () => {
+    const epochs = { start: 40, end: 120, endRatio: 0.5, unit: 'epoch' as const };
+    const fraction = { start: 0.2, end: 0.6, endRatio: 0.5 };
+    const floatR = 1 + ((88 - 40) / (120 - 40)) * (0.5 - 1);
+    expect(Math.floor(floatR * 360)).toBe(251); // the float trap
+    for (const a of [epochs, fraction]) {
+      expect(annealRatioExact(88, 200, a)).toEqual({ n: 7n, d: 10n });
+      expect(annealKnobs(knobs({ delta: 360 }), 88, 200, a)).toMatchObject({ delta: 252, alpha: 0.7 });
+    }
+    // share of K: 360 of K = 16384 written as a share resolves to 360 first, then anneals the same way
+    expect(annealKnobs(knobs({ delta: 360 / 16384, deltaMode: 'share' }), 88, 200, fraction, 16384).delta).toBe(252);
+  });
+
+  it('⌊B·β⌋ matches an integer reference for every β = i/100 and B ≤ 256', () => {
+    for (let i = 0; i <= 100; i++) {
+      const beta = i / 100;
+      for (let B = 1; B <= 256; B++) expect(perturbedCount(B, beta), `B ${B} β ${beta}`).toBe(Number((BigInt(B) * BigInt(i)) / 100n));
+    }
+    // three-decimal shares against the same kind of reference
+    for (let i = 0; i <= 1000; i += 7) for (const B of [1, 3, 64, 1000, 4096]) expect(perturbedCount(B, i / 1000)).toBe(Number((BigInt(B) * BigInt(i)) / 1000n));
+  });
+
+  it('annealed δ matches a rational reference over every epoch, δ and end ratio of a sweep', () => {
+    // integer epochs e, start s, end t, end ratio p/100: r = 1 − (e−s)/(t−s)·(1 − p/100)
+    // ⌊r·δ⌋ = ⌊δ·(100(t−s) − (e−s)(100 − p)) / (100(t−s))⌋ inside the ramp
+    for (const [s, t, total] of [[40, 120, 200], [3, 10, 12], [20, 60, 100]]) {
+      for (const p of [0, 10, 25, 50, 70, 99]) {
+        const a = { start: s, end: t, endRatio: p / 100, unit: 'epoch' as const };
+        for (let e = 0; e < total; e++) {
+          for (const delta of [2, 7, 100, 360, 4096]) {
+            const num = e <= s ? 100n : e >= t ? BigInt(p) : BigInt(100 * (t - s) - (e - s) * (100 - p));
+            const den = e <= s || e >= t ? 100n : BigInt(100 * (t - s));
+            const want = Math.max(1, Number((BigInt(delta) * num) / den));
+            expect(annealKnobs(knobs({ delta }), e, total, a).delta, `s ${s} t ${t} p ${p} e ${e} δ ${delta}`).toBe(want);
+          }
+        }
+      }
+    }
+  });
+
+  it('round(α·T) of exact selection and round(share·K) are exact too', () => {
+    // 0.5·…: halves go up like Math.round; 0.145·200 = 29 exactly (floats: 28.999999999999996)
+    expect(0.145 * 200).toBeLessThan(29);
+    expect(exactCandidates(0.145, 200)).toBe(29);
+    expect(resolveDelta({ delta: 0.145, deltaMode: 'share' }, 200)).toBe(29);
+    for (let i = 0; i <= 1000; i += 3) for (const T of [16, 49, 64, 200]) expect(exactCandidates(i / 1000, T)).toBe(Number((BigInt(T) * BigInt(i) * 2n + 1000n) / 2000n));
+  });
+
+  it('exactDecimal reads the printed decimal, exponents included; annealRatio is its nearest double', () => {
+    expect(exactDecimal(0.29)).toEqual({ n: 29n, d: 100n });
+    expect(exactDecimal(1e-7)).toEqual({ n: 1n, d: 10000000n });
+    expect(exactDecimal(2.5e21)).toEqual({ n: 2500000000000000000000n, d: 1n });
+    expect(exactDecimal(-1.25)).toEqual({ n: -5n, d: 4n });
+    expect(annealRatio(88, 200, { start: 0.2, end: 0.6, endRatio: 0.5 })).toBe(0.7);
   });
 });
 
