@@ -163,3 +163,24 @@ export function correlateAll(x: ArrayLike<number>, y: ArrayLike<number>, opts: C
     kendall: correlate('kendall', x, y, { ...opts, seed }),
   };
 }
+
+/** Below this many points a correlation across tokenizers is printed with a warning (METHOD §6). */
+export const FEW_POINTS = 6;
+
+/**
+ * The interval to show for a coefficient, or null with the reason it is not shown: bootstrap off,
+ * no resample with a defined coefficient, or an interval that collapsed to a point (lo == hi; at
+ * n = 3–5 most resamples repeat points, so e.g. every defined Pearson r is ±1 and the "interval"
+ * [1.00, 1.00] says nothing about the uncertainty).
+ */
+export function shownInterval(c: Pick<Correlation, 'ci' | 'n' | 'resamples' | 'validResamples'>): { ci: [number, number] | null; ciNote: string | null } {
+  if (c.resamples === 0) return { ci: null, ciNote: 'bootstrap off (0 resamples)' };
+  if (!c.ci) return { ci: null, ciNote: `no bootstrap resample of the ${c.n} points had a defined coefficient (every resample had constant x or y)` };
+  const [lo, hi] = c.ci;
+  if (Math.abs(hi - lo) <= 1e-12 * Math.max(1, Math.abs(lo)))
+    return {
+      ci: null,
+      ciNote: `the bootstrap interval collapsed to the single value ${lo.toFixed(2)} (${c.validResamples} of ${c.resamples} resamples defined): with n = ${c.n} the resamples repeat the same few points, so it measures nothing; add tokenizers`,
+    };
+  return { ci: c.ci, ciNote: null };
+}

@@ -1,9 +1,10 @@
-// Pearson / Spearman / Kendall tau-b against scipy.stats (manifest.json), bootstrap CI, LOO, provenance guard.
+// Pearson / Spearman / Kendall tau-b against scipy.stats (manifest.json), bootstrap CI, LOO, the
+// interval that is not shown when it collapses to a point, the provenance guard and protocol keys.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { averageRanks, correlate, correlateAll, kendallTauB, pearson, percentileSorted, spearman } from '../../engine/metrics/correlation';
-import { assertComparable } from '../../engine/metrics/provenance';
+import { averageRanks, correlate, correlateAll, kendallTauB, pearson, percentileSorted, shownInterval, spearman } from '../../engine/metrics/correlation';
+import { assertComparable, describeProtocol, protocolDiff, protocolKey, protocolOf } from '../../engine/metrics/provenance';
 
 interface CorrCase {
   case: string;
@@ -90,5 +91,91 @@ describe('provenance', () => {
     expect(() => assertComparable([{ extractorId: 'lab-a1' }, { extractorId: 'inc-9f' }])).toThrow(
       'cannot compare scores from different feature extractors (ids lab-a1 and inc-9f): recompute both with the same extractor',
     );
+  });
+});
+
+describe('intervals that are not shown', () => {
+  it('a bootstrap interval that collapses to a point is replaced by a note saying why', () => {
+    // 4 points on a line: every resample with a defined Pearson r has r = 1, so the "interval" is [1, 1]
+    const c = correlate('pearson', [1, 2, 3, 4], [2, 4, 6, 8], { resamples: 300, seed: 2 });
+    expect(c.ci).toEqual([1, 1]);
+    const s = shownInterval(c);
+    expect(s.ci).toBeNull();
+    expect(s.ciNote).toMatch(/collapsed to the single value 1\.00.*n = 4/);
+  });
+
+  it('a real interval is passed through, bootstrap off and all-degenerate resamples get their own notes', () => {
+    const c = manifest.correlation[0];
+    const r = correlate('spearman', c.x, c.y, { resamples: 300, seed: 1 });
+    expect(shownInterval(r)).toEqual({ ci: r.ci, ciNote: null });
+    expect(shownInterval(correlate('pearson', c.x, c.y, { resamples: 0 })).ciNote).toMatch(/bootstrap off/);
+    expect(shownInterval({ ci: null, n: 3, resamples: 100, validResamples: 0 }).ciNote).toMatch(/no bootstrap resample .* defined/);
+  });
+});
+
+describe('protocol keys', () => {
+  const pfidMean = {
+    extractorId: 'lab-a1', n: 400, seed: 0, split: 'val', alphas: [0.5, 0.9], deltasAbs: [20, 40], deltasShare: [0.3125, 0.625], includeSelf: false, selection: 'bernoulli', anchor: 'z', K: 64,
+    tokenizerRun: 'runs/3', dataset: 'datasets/1', ema: true, extractorAccuracy: 0.97,
+  };
+  const cell = { ...pfidMean, alphas: undefined, deltasAbs: undefined, alpha: 0.5, deltaAbs: 20, deltaShare: 0.3125, flipRate: 0.21, kidStd: 0.01 };
+  const gen = {
+    extractorId: 'lab-a1', n: 100, nPerClass: 10, nReal: 200, nRealSubsample: 200, seed: 0, split: 'train', cfg: { scale: 1.5, schedule: 'cosine-power', power: 1.15 }, temperature: 1, topK: 0, topP: 1, arch: 'rar',
+    generatorRun: 'runs/5', tokenizerRun: 'runs/3', decoderRun: 'runs/3', generatorStep: 800, kidStd: 0.02, extractorAccuracy: 0.97,
+  };
+  const key = protocolKey;
+  const cases: [string, Record<string, unknown>, Record<string, unknown>[], Record<string, unknown>[]][] = [
+    [
+      'eval/pfid_mean',
+      pfidMean,
+      [{ extractorId: 'lab-b2' }, { n: 200 }, { seed: 1 }, { split: 'train' }, { alphas: [0.5, 0.8] }, { deltasAbs: [20, 41] }, { includeSelf: true }, { selection: 'exact' }, { anchor: 'code' }],
+      [{ tokenizerRun: 'runs/9' }, { dataset: 'datasets/2' }, { extractorAccuracy: 0.5 }, { deltasShare: [0.1, 0.2] }, { K: 128 }, { somethingNew: 1 }],
+    ],
+    [
+      'eval/pfid',
+      cell,
+      [{ alpha: 0.6 }, { deltaAbs: 21 }, { n: 200 }, { anchor: 'code' }],
+      [{ flipRate: 0.5 }, { kidStd: 0.5 }, { deltaShare: 0.9 }, { tokenizerRun: 'runs/1' }],
+    ],
+    [
+      'gen/gfid',
+      gen,
+      [{ arch: 'raster' }, { cfg: { ...gen.cfg, scale: 2 } }, { cfg: { ...gen.cfg, schedule: 'constant' } }, { cfg: { ...gen.cfg, power: 1.01 } }, { temperature: 0.9 }, { topK: 8 }, { topP: 0.9 }, { nPerClass: 20 }, { n: 200 }, { seed: 3 }, { extractorId: 'x' }],
+      [{ generatorRun: 'runs/7' }, { decoderRun: 'runs/8' }, { tokenizerRun: 'runs/9' }, { kidStd: 1 }, { extractorAccuracy: 0.1 }, { generatorStep: 5 }],
+    ],
+  ];
+  for (const [metric, base, protocolChanges, otherChanges] of cases) {
+    it(`${metric}: every protocol field changes the key, nothing else does`, () => {
+      const k0 = key(metric, base);
+      for (const ch of protocolChanges) {
+        const changed = { ...base, ...ch };
+        expect(key(metric, changed), JSON.stringify(ch)).not.toBe(k0);
+        const field = Object.keys(ch)[0];
+        expect(protocolDiff(protocolOf(metric, base), protocolOf(metric, changed)).map((d) => d.field)).toEqual([field]);
+      }
+      for (const ch of otherChanges) expect(key(metric, { ...base, ...ch }), JSON.stringify(ch)).toBe(k0);
+    });
+  }
+
+  it('the grid’s order, a constant schedule’s unused power and field order do not matter; a missing field is unknown, not a default', () => {
+    expect(key('eval/pfid_mean', { ...pfidMean, alphas: [0.9, 0.5] })).toBe(key('eval/pfid_mean', pfidMean));
+    const constant = { ...gen, cfg: { scale: 1.5, schedule: 'constant', power: 1 } };
+    expect(key('gen/gfid', { ...constant, cfg: { ...constant.cfg, power: 3 } })).toBe(key('gen/gfid', constant));
+    const reversed = Object.fromEntries(Object.entries(gen).reverse());
+    expect(key('gen/gfid', reversed)).toBe(key('gen/gfid', gen));
+    const old = { ...gen, nPerClass: undefined };
+    expect(protocolOf('gen/gfid', old).nPerClass).toBeNull();
+    expect(key('gen/gfid', old)).not.toBe(key('gen/gfid', gen));
+    expect(protocolDiff(protocolOf('gen/gfid', old), protocolOf('gen/gfid', gen))).toEqual([{ field: 'nPerClass', a: null, b: 10 }]);
+    expect(describeProtocol(protocolOf('gen/gfid', old))).toMatch(/samples per class = unknown/);
+  });
+
+  it('describes a protocol in a line', () => {
+    const d = describeProtocol(protocolOf('eval/pfid_mean', pfidMean));
+    expect(d).toContain('N = 400');
+    expect(d).toContain('α = {0.5, 0.9}');
+    expect(d).toContain('δ (codes) = {20, 40}');
+    expect(d).toContain('extractor lab-a1');
+    expect(describeProtocol(protocolOf('gen/gfid', gen))).toContain('CFG = 1.5 cosine-power p 1.15');
   });
 });
