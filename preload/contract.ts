@@ -158,14 +158,25 @@ export interface Sweep {
   progress: { done: number; total: number; etaSeconds: number | null };
 }
 
-/** Which scores to pair per tokenizer, e.g. x = summary pFID, y = gFID at CFG 1.5 of raster generators. */
+/**
+ * Which scores to pair per tokenizer, e.g. x = summary pFID, y = gFID at CFG 1.5 of raster
+ * generators. Per tokenizer the host takes the score at the chosen protocol (METHOD §3, §6: the
+ * fields that define how a number was computed); everything else is listed in `excluded`.
+ */
 export interface CorrelationRequest {
   x: string;
   y: string;
-  /** CFG scale of the gFID side (0 = without CFG); required when y is a generation metric. */
+  /** CFG scale of a gen/* side (0 = without CFG); required when x or y is a generation metric. */
   cfgScale?: number;
-  /** Only generators of this architecture. */
+  /** Generator architecture of a gen/* side; required when x or y is a generation metric (raster and RAR are never mixed). */
   arch?: 'raster' | 'rar';
+  /** Only these tokenizer (or post-train) runs; default every finished one in the lab home. */
+  runIds?: number[];
+  /** Only scores produced by these runs (a study passes its own eval and eval-generator runs). */
+  scoreRunIds?: number[];
+  /** Protocol key of the x / y scores (from `CorrelationResult.protocols`); default the one shared by the most tokenizers (ties: newest). */
+  xProtocol?: string;
+  yProtocol?: string;
   resamples?: number;
   seed?: number;
 }
@@ -173,20 +184,60 @@ export interface CorrelationRequest {
 export interface CorrelationCoefficient {
   method: 'pearson' | 'spearman' | 'kendall';
   r: number;
+  /** null when not shown; `ciNote` says why (bootstrap off, collapsed to a point, …). */
   ci: [number, number] | null;
+  ciNote: string | null;
   level: number;
   resamples: number;
   loo: number[];
   looDelta: number[];
 }
 
+/** One protocol that some tokenizers' scores of a metric share. */
+export interface CorrelationProtocol {
+  key: string;
+  /** e.g. "extractor fx1 · val split · N = 400 · seed 0 · α = {0.5, 0.9} · …". */
+  description: string;
+  protocol: JsonObject;
+  /** Tokenizers (among the requested ones) with a score at this protocol. */
+  tokenizers: number;
+  /** Newest score id at this protocol (the tie-break). */
+  newestScoreId: number;
+}
+
+export interface CorrelationSide {
+  metric: string;
+  key: string;
+  description: string;
+  /** 'requested': the request named it; 'majority': shared by the most tokenizers (ties: newest). */
+  chosen: 'requested' | 'majority';
+}
+
+export interface CorrelationExclusion {
+  /** The tokenizer concerned, when known. */
+  tokenizerId: number | null;
+  /** The run the reason is about: the score's run, or the tokenizer run itself. */
+  runId: number | null;
+  side: 'x' | 'y' | null;
+  /** Names the mismatch, e.g. "run 14: eval/pfid_mean at N = 200, the chosen protocol has N = 400". */
+  reason: string;
+}
+
 export interface CorrelationResult {
   request: CorrelationRequest;
   points: { tokenizerId: number; tokenizerName: string; x: number; y: number; xRunId: number; yRunId: number }[];
+  /** The runs behind each point: tokenizer, the run of its x score, the run of its y score. */
+  used: { tokenizerId: number; xRunId: number; yRunId: number }[];
   extractorId: string;
   coefficients: CorrelationCoefficient[];
-  /** Tokenizers left out and why (no x score, no y score, …). */
-  skipped: { tokenizerId: number; reason: string }[];
+  /** The protocols on offer for each side (after the run, arch and CFG filters), most tokenizers first. */
+  protocols: { x: CorrelationProtocol[]; y: CorrelationProtocol[] };
+  /** The protocol used for each side and how it was picked. */
+  chosen: { x: CorrelationSide; y: CorrelationSide };
+  /** Every tokenizer or score left out, with the reason. */
+  excluded: CorrelationExclusion[];
+  /** Printed with the numbers: too few tokenizers, a protocol picked by majority over others, … */
+  warnings: string[];
 }
 
 export type LabEvent =

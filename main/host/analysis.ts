@@ -1,9 +1,12 @@
 // Cross-run analysis in the host: pFID sweeps (a grid expanded into evaluation jobs) and the
-// correlation of tokenizer scores with gFID, refused when extractor ids differ.
+// correlation of tokenizer scores with gFID at one protocol per side (METHOD §3, §6), with every
+// run left out and why; refused when extractor ids differ.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { correlateAll } from '../../engine/metrics/correlation';
-import type { CorrelationRequest, CorrelationResult, JsonObject, RunSummary, ScoreRow, Sweep, SweepSpec } from '../../preload/contract';
+import { correlateAll, FEW_POINTS, shownInterval } from '../../engine/metrics/correlation';
+import type { Protocol } from '../../engine/metrics/provenance';
+import { describeField, describeProtocol, protocolDiff, protocolKey, protocolOf } from '../../engine/metrics/provenance';
+import type { CorrelationExclusion, CorrelationProtocol, CorrelationRequest, CorrelationResult, CorrelationSide, JsonObject, RunSummary, ScoreRow, Sweep, SweepSpec } from '../../preload/contract';
 import type { Repo } from './store/repo';
 
 const TOKENIZER_KINDS = new Set(['tokenizer', 'post-train']);
@@ -55,54 +58,186 @@ export function sweepOf(row: { id: number; name: string; spec: JsonObject; creat
   return { ...row, status: allDone ? 'done' : open ? 'running' : 'partial', runs, progress: { done, total, etaSeconds } };
 }
 
-/** Pairs one x score and one y score per tokenizer and correlates them. */
+const isGen = (metric: string): boolean => metric.startsWith('gen/');
+
+interface SidePick {
+  side: CorrelationSide;
+  options: CorrelationProtocol[];
+  /** The score used per tokenizer. */
+  byTokenizer: Map<number, ScoreRow>;
+  /** Tokenizers with at least one candidate score of this metric (before the protocol choice). */
+  hadScores: Set<number>;
+}
+
+/**
+ * Pairs one x score and one y score per tokenizer and correlates them. Only the requested tokenizer
+ * runs and score runs take part; gen/* scores only of the requested arch and CFG scale; and per side
+ * only scores at one protocol (the requested one, else the one shared by the most tokenizers, ties:
+ * newest), the newest if several runs match. Everything left out is listed with its reason.
+ */
 export function correlateScores(repo: Repo, req: CorrelationRequest): CorrelationResult {
+  for (const m of [req.x, req.y]) {
+    if (!isGen(m)) continue;
+    if (!req.arch) throw new Error(`arch: ${m} is computed per generator architecture; choose 'raster' or 'rar' (the two are never mixed in one correlation).`);
+    if (req.cfgScale === undefined) throw new Error(`cfgScale: ${m} is computed per CFG setting; give the CFG scale to correlate (0 = without CFG).`);
+  }
   const tokenizers = repo.listRuns({ limit: 10_000 }).filter((r) => TOKENIZER_KINDS.has(r.kind) && r.status === 'done');
-  const latest = (rows: ScoreRow[], owner: (s: ScoreRow) => number | null): Map<number, ScoreRow> => {
-    const m = new Map<number, ScoreRow>();
-    for (const s of rows) {
-      const o = owner(s);
-      if (o !== null) m.set(o, s);
+  const finished = new Map(tokenizers.map((t) => [t.id, t]));
+  let requested: Set<number> | null = null;
+  if (req.runIds) {
+    for (const id of req.runIds) {
+      if (finished.has(id)) continue;
+      let what = 'does not exist';
+      try {
+        const r = repo.getRun(id);
+        what = `is a ${r.status} ${r.kind} run`;
+      } catch {
+        // keep "does not exist"
+      }
+      throw new Error(`runIds: run ${id} ${what}; give finished tokenizer or post-train runs.`);
     }
-    return m;
-  };
+    requested = new Set(req.runIds);
+  }
+  const scoreRuns = req.scoreRunIds ? new Set(req.scoreRunIds) : null;
+  const inScope = tokenizers.filter((t) => !requested || requested.has(t.id)).sort((a, b) => a.id - b.id);
+  const excluded: CorrelationExclusion[] = [];
+  const warnings: string[] = [];
+  const outside = new Set<number>();
+  const unfinished = new Set<number>();
+
   // A score belongs to a tokenizer when it was computed on it (eval runs), on its decoder (gFID of a
   // generator trained on it, or decoded with a post-trained decoder), or on the tokenizer run itself.
   const owner = (s: ScoreRow): number | null => {
     const p = s.provenance;
     return runIdOf(p.decoderRun) ?? runIdOf(p.tokenizerRun) ?? (TOKENIZER_KINDS.has(s.runKind) ? s.runId : s.parentId);
   };
-  const genFilter = (s: ScoreRow): boolean => {
-    const cfg = s.provenance.cfg as { scale?: number } | undefined;
-    if (req.cfgScale !== undefined && cfg && (cfg.scale ?? 0) !== req.cfgScale) return false;
-    if (req.arch && s.provenance.arch !== undefined && s.provenance.arch !== req.arch) return false;
-    return true;
-  };
-  const xs = latest(repo.listScores({ metric: req.x }).filter(genFilter), owner);
-  const ys = latest(repo.listScores({ metric: req.y }).filter(genFilter), owner);
-  const points: CorrelationResult['points'] = [];
-  const skipped: CorrelationResult['skipped'] = [];
-  for (const t of tokenizers.sort((a, b) => a.id - b.id)) {
-    const x = xs.get(t.id);
-    const y = ys.get(t.id);
-    if (!x || !y) {
-      skipped.push({ tokenizerId: t.id, reason: !x ? `no ${req.x} score` : `no ${req.y} score${req.cfgScale !== undefined ? ` at CFG ${req.cfgScale}` : ''}` });
-      continue;
+  const genWhere = `for arch ${req.arch ?? '?'} at ${req.cfgScale === 0 ? 'CFG 0 (without CFG)' : `CFG ${req.cfgScale}`}`;
+
+  const pick = (which: 'x' | 'y', metric: string, wanted: string | undefined): SidePick => {
+    const candidates = new Map<number, ScoreRow[]>();
+    for (const s of repo.listScores({ metric })) {
+      const o = owner(s);
+      if (o === null) continue;
+      if (requested && !requested.has(o)) {
+        outside.add(o);
+        continue;
+      }
+      if (!finished.has(o)) {
+        unfinished.add(o);
+        continue;
+      }
+      if (scoreRuns && !scoreRuns.has(s.runId)) {
+        excluded.push({ tokenizerId: o, runId: s.runId, side: which, reason: `run ${s.runId}: ${metric} of tokenizer run ${o} is not from the requested score runs` });
+        continue;
+      }
+      if (isGen(metric)) {
+        const arch = s.provenance.arch;
+        if (typeof arch !== 'string') {
+          excluded.push({ tokenizerId: o, runId: s.runId, side: which, reason: `run ${s.runId}: ${metric} records no generator arch, so it cannot be kept apart from the other arch; re-run its eval-generator` });
+          continue;
+        }
+        const cfg = s.provenance.cfg as { scale?: unknown } | undefined;
+        if (arch !== req.arch || cfg?.scale !== req.cfgScale) continue; // another generator or CFG setting: the request chose this one
+      }
+      const list = candidates.get(o) ?? [];
+      list.push(s);
+      candidates.set(o, list);
     }
-    points.push({ tokenizerId: t.id, tokenizerName: t.name, x: x.value, y: y.value, xRunId: x.runId, yRunId: y.runId });
+    const groups = new Map<string, { protocol: Protocol; tokenizers: Set<number>; newest: number }>();
+    for (const [o, list] of candidates) {
+      for (const s of list) {
+        const protocol = protocolOf(metric, s.provenance);
+        const key = protocolKey(protocol);
+        const g = groups.get(key) ?? { protocol, tokenizers: new Set<number>(), newest: 0 };
+        g.tokenizers.add(o);
+        g.newest = Math.max(g.newest, s.id);
+        groups.set(key, g);
+      }
+    }
+    const options: CorrelationProtocol[] = [...groups.entries()]
+      .map(([key, g]) => ({ key, description: describeProtocol(g.protocol), protocol: g.protocol as JsonObject, tokenizers: g.tokenizers.size, newestScoreId: g.newest }))
+      .sort((a, b) => b.tokenizers - a.tokenizers || b.newestScoreId - a.newestScoreId);
+    const optionList = (): string => options.map((o) => `${o.description} (${o.tokenizers} tokenizers)`).join('; ') || 'none';
+    let chosen: CorrelationProtocol | undefined;
+    if (wanted !== undefined) {
+      chosen = options.find((o) => o.key === wanted);
+      if (!chosen)
+        throw new Error(`${which}Protocol: no ${metric} score of the requested runs${isGen(metric) ? ` ${genWhere}` : ''} has that protocol; available: ${optionList()}. Pick one of the listed protocols, or leave ${which}Protocol out to use the one most tokenizers share.`);
+    } else {
+      chosen = options[0];
+      if (chosen && options.length > 1) {
+        const tie = options[1].tokenizers === chosen.tokenizers ? ', the newest of a tie' : '';
+        warnings.push(`${which} = ${metric}: no protocol chosen, so the one shared by the most tokenizers was used (${chosen.tokenizers} of ${candidates.size}${tie}): ${chosen.description}. ${options.length - 1} other protocol(s) are left out; their runs are listed as excluded.`);
+      }
+    }
+    const byTokenizer = new Map<number, ScoreRow>();
+    if (chosen) {
+      const target = chosen.protocol as Protocol;
+      for (const [o, list] of candidates) {
+        const matching = list.filter((s) => protocolKey(metric, s.provenance) === chosen.key).sort((a, b) => b.id - a.id);
+        if (matching.length) {
+          byTokenizer.set(o, matching[0]);
+          if (new Set(matching.map((s) => s.runId)).size > 1)
+            warnings.push(`tokenizer run ${o}: ${matching.length} ${metric} scores at the chosen protocol (runs ${[...new Set(matching.map((s) => s.runId))].reverse().join(', ')}); the newest, from run ${matching[0].runId}, is used.`);
+          for (const s of matching.slice(1))
+            excluded.push({ tokenizerId: o, runId: s.runId, side: which, reason: `run ${s.runId}: an older ${metric} of tokenizer run ${o} at the chosen protocol; the newest, from run ${matching[0].runId}, is used` });
+        }
+        for (const s of list) {
+          const diff = protocolDiff(protocolOf(metric, s.provenance), target);
+          if (diff.length === 0) continue;
+          excluded.push({
+            tokenizerId: o,
+            runId: s.runId,
+            side: which,
+            reason: `run ${s.runId}: ${metric} at ${diff.map((d) => describeField(d.field, d.a)).join(', ')}, the chosen protocol has ${diff.map((d) => describeField(d.field, d.b)).join(', ')}`,
+          });
+        }
+      }
+    }
+    const side: CorrelationSide = { metric, key: chosen?.key ?? '', description: chosen?.description ?? 'none', chosen: wanted !== undefined ? 'requested' : 'majority' };
+    return { side, options, byTokenizer, hadScores: new Set(candidates.keys()) };
+  };
+
+  const xs = pick('x', req.x, req.xProtocol);
+  const ys = pick('y', req.y, req.yProtocol);
+  for (const o of [...outside].sort((a, b) => a - b)) excluded.push({ tokenizerId: o, runId: o, side: null, reason: `run ${o}: not in the requested runs` });
+  for (const o of [...unfinished].sort((a, b) => a - b)) excluded.push({ tokenizerId: o, runId: o, side: null, reason: `run ${o}: not a finished tokenizer run` });
+
+  const points: CorrelationResult['points'] = [];
+  const missing = (s: SidePick, which: 'x' | 'y', t: RunSummary): CorrelationExclusion => {
+    const m = s.side.metric;
+    const what = isGen(m) ? `no ${m} ${genWhere}` : `no ${m} score`;
+    const reason = s.hadScores.has(t.id) ? `no ${m} at the chosen protocol (its other scores are listed above)` : what;
+    return { tokenizerId: t.id, runId: t.id, side: which, reason: `tokenizer run ${t.id} (${t.name}): ${reason}` };
+  };
+  for (const t of inScope) {
+    const x = xs.byTokenizer.get(t.id);
+    const y = ys.byTokenizer.get(t.id);
+    if (!x) excluded.push(missing(xs, 'x', t));
+    if (!y) excluded.push(missing(ys, 'y', t));
+    if (x && y) points.push({ tokenizerId: t.id, tokenizerName: t.name, x: x.value, y: y.value, xRunId: x.runId, yRunId: y.runId });
   }
   const ids = new Set<string>();
-  for (const p of points) for (const s of [xs.get(p.tokenizerId), ys.get(p.tokenizerId)]) if (typeof s?.provenance.extractorId === 'string') ids.add(s.provenance.extractorId);
+  for (const p of points) for (const s of [xs.byTokenizer.get(p.tokenizerId), ys.byTokenizer.get(p.tokenizerId)]) if (typeof s?.provenance.extractorId === 'string') ids.add(s.provenance.extractorId);
   if (ids.size > 1)
     throw new Error(`cannot correlate scores from different feature extractors (ids ${[...ids].join(', ')}): recompute them with the same extractor.`);
-  if (points.length < 3) throw new Error(`correlation needs at least 3 tokenizers with both scores; found ${points.length} (${skipped.map((s) => `run ${s.tokenizerId}: ${s.reason}`).join('; ') || 'no tokenizer runs'}).`);
+  if (points.length < 3)
+    throw new Error(
+      `correlation needs at least 3 tokenizers with both scores at one protocol; found ${points.length} (${excluded.map((e) => e.reason).join('; ') || 'no tokenizer runs'}).`,
+    );
+  if (points.length < FEW_POINTS)
+    warnings.unshift(`only ${points.length} tokenizers: a correlation over fewer than ${FEW_POINTS} is fragile (one tokenizer can move it a lot); read it with the leave-one-out bars, and add tokenizers before drawing conclusions.`);
   const all = correlateAll(points.map((p) => p.x), points.map((p) => p.y), { resamples: req.resamples ?? 2000, seed: req.seed ?? 0 });
   return {
     request: req,
     points,
+    used: points.map((p) => ({ tokenizerId: p.tokenizerId, xRunId: p.xRunId, yRunId: p.yRunId })),
     extractorId: [...ids][0] ?? '',
-    coefficients: Object.values(all).map((c) => ({ method: c.method, r: c.r, ci: c.ci, level: c.level, resamples: c.resamples, loo: c.loo, looDelta: c.looDelta })),
-    skipped,
+    coefficients: Object.values(all).map((c) => ({ method: c.method, r: c.r, ...shownInterval(c), level: c.level, resamples: c.resamples, loo: c.loo, looDelta: c.looDelta })),
+    protocols: { x: xs.options, y: ys.options },
+    chosen: { x: xs.side, y: ys.side },
+    excluded,
+    warnings,
   };
 }
 

@@ -107,6 +107,10 @@ function correlationRequest(v: unknown): CorrelationRequest {
   const r: CorrelationRequest = { x: text(o.x, 100, 'x'), y: text(o.y, 100, 'y') };
   if (o.cfgScale !== undefined) r.cfgScale = numbers([o.cfgScale], 'cfgScale')[0];
   if (o.arch !== undefined) r.arch = oneOf(o.arch, ['raster', 'rar'] as const, 'arch');
+  if (o.runIds !== undefined) r.runIds = idList(o.runIds, 'runIds');
+  if (o.scoreRunIds !== undefined) r.scoreRunIds = idList(o.scoreRunIds, 'scoreRunIds');
+  if (o.xProtocol !== undefined) r.xProtocol = text(o.xProtocol, 4000, 'xProtocol');
+  if (o.yProtocol !== undefined) r.yProtocol = text(o.yProtocol, 4000, 'yProtocol');
   if (o.resamples !== undefined) r.resamples = Math.min(20_000, id(o.resamples, 'resamples'));
   if (o.seed !== undefined) r.seed = numbers([o.seed], 'seed')[0];
   return r;

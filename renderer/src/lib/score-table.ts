@@ -1,5 +1,5 @@
 // The Analysis page's comparison table: tokenizers × (rFID, pFID mean, gFID per CFG scale) from
-// score rows, and its CSV / LaTeX exports. Pure, so it is tested without a browser.
+// score rows, one protocol per column, and its CSV / LaTeX exports. Pure, so it is tested without a browser.
 import type { JsonObject, RunSummary, ScoreRow } from '../../../preload/contract';
 
 export interface Cell {
@@ -8,6 +8,8 @@ export interface Cell {
   /** How the number was computed, for a tooltip. */
   prov: string;
   runId: number;
+  /** Set when the cell's protocol differs from its column's (the one most tokenizers share): the differing fields. */
+  offProtocol: string | null;
 }
 
 export interface ScoreTable {
@@ -15,7 +17,35 @@ export interface ScoreTable {
   rows: { tokenizerId: number; name: string; cells: (Cell | null)[] }[];
   /** Every extractor id seen; more than one means the columns are not comparable. */
   extractors: string[];
+  /** One line per column whose cells were not all computed the same way. */
+  warnings: string[];
 }
+
+/**
+ * The fields that define how a number was computed, as engine/metrics/provenance.ts protocolOf
+ * (the renderer may not import engine/): a column compares tokenizers only at one of them.
+ */
+const PROTOCOL_FIELDS = ['extractorId', 'split', 'n', 'seed', 'alphas', 'deltasAbs', 'includeSelf', 'selection', 'anchor', 'arch', 'cfg', 'temperature', 'topK', 'topP', 'nPerClass'] as const;
+const LABEL: Record<string, string> = { extractorId: 'extractor', n: 'N', alphas: 'α', deltasAbs: 'δ (codes)', nPerClass: 'samples per class', cfg: 'CFG', topK: 'top-k', topP: 'top-p' };
+
+function protocolFields(metric: string, p: JsonObject): Record<string, string> {
+  const grid = metric === 'eval/pfid_mean';
+  const gen = metric.startsWith('gen/');
+  const out: Record<string, string> = {};
+  for (const f of PROTOCOL_FIELDS) {
+    if (!grid && ['alphas', 'deltasAbs', 'includeSelf', 'selection', 'anchor'].includes(f)) continue;
+    if (!gen && ['arch', 'cfg', 'temperature', 'topK', 'topP', 'nPerClass'].includes(f)) continue;
+    let v: unknown = p[f];
+    if (Array.isArray(v)) v = [...(v as number[])].sort((a, b) => a - b);
+    if (f === 'cfg' && v && typeof v === 'object') {
+      const c = v as { scale?: unknown; schedule?: unknown; power?: unknown };
+      v = { scale: c.scale ?? null, schedule: c.schedule ?? null, power: c.schedule === 'cosine-power' ? (c.power ?? null) : null };
+    }
+    out[f] = v === undefined ? 'unknown' : typeof v === 'string' ? v : JSON.stringify(v);
+  }
+  return out;
+}
+const signature = (fields: Record<string, string>): string => JSON.stringify(fields);
 
 const cfgScale = (p: JsonObject): number => {
   const cfg = p.cfg as JsonObject | undefined;
@@ -32,7 +62,7 @@ function cell(s: ScoreRow): Cell {
   const p = s.provenance;
   const keys = ['extractorId', 'n', 'seed', 'split', 'alphas', 'deltas', 'cfg', 'temperature'];
   const prov = keys.filter((k) => p[k] !== undefined).map((k) => `${k}=${typeof p[k] === 'string' ? p[k] : JSON.stringify(p[k])}`).join(' · ');
-  return { value: s.value, extractorId: typeof p.extractorId === 'string' ? p.extractorId : '?', prov: `run ${s.runId} · ${prov}`, runId: s.runId };
+  return { value: s.value, extractorId: typeof p.extractorId === 'string' ? p.extractorId : '?', prov: `run ${s.runId} · ${prov}`, runId: s.runId, offProtocol: null };
 }
 
 /** `runs/12` → 12. */
@@ -50,15 +80,20 @@ function tokenizerOf(s: ScoreRow, viaGenerator: RunSummary | undefined): number 
   return runIdOf(p.decoderRun) ?? runIdOf(p.tokenizerRun) ?? (viaGenerator ? viaGenerator.parentId : s.parentId);
 }
 
-/** Newest score wins per (tokenizer, column). `runs` maps generator runs to their tokenizer. */
+/**
+ * Per column, the protocol most tokenizers share (ties: newest) and per tokenizer the newest score at
+ * it; a tokenizer with scores only at another protocol shows its newest one, marked `offProtocol`
+ * with the differing fields, and the column gets a warning. `runs` maps generator runs to their
+ * tokenizer; gFID columns are of one generator arch (raster and RAR are never mixed; '' only for
+ * callers that filtered already).
+ */
 export function buildScoreTable(evalRows: ScoreRow[], genRows: ScoreRow[], runs: RunSummary[], arch: 'raster' | 'rar' | '' = ''): ScoreTable {
   const byId = new Map(runs.map((r) => [r.id, r]));
-  const table = new Map<number, Map<string, ScoreRow>>();
+  const table = new Map<number, Map<string, ScoreRow[]>>();
   const put = (tok: number, col: string, s: ScoreRow): void => {
-    const m = table.get(tok) ?? new Map<string, ScoreRow>();
+    const m = table.get(tok) ?? new Map<string, ScoreRow[]>();
     table.set(tok, m);
-    const prev = m.get(col);
-    if (!prev || s.id > prev.id) m.set(col, s);
+    m.set(col, [...(m.get(col) ?? []), s]);
   };
   for (const s of evalRows) {
     const tok = tokenizerOf(s, undefined);
@@ -79,11 +114,48 @@ export function buildScoreTable(evalRows: ScoreRow[], genRows: ScoreRow[], runs:
     put(tok, gfidColumn(g), s);
   }
   const columns = ['rFID', 'pFID mean', ...[...scales].sort((a, b) => a - b).map(gfidColumn)];
+  const warnings: string[] = [];
+  const chosen = new Map<string, Map<number, Cell>>();
+  for (const col of columns) {
+    // tokenizers and newest score id per protocol of this column
+    const groups = new Map<string, { fields: Record<string, string>; toks: Set<number>; newest: number }>();
+    for (const [tok, m] of table)
+      for (const s of m.get(col) ?? []) {
+        const fields = protocolFields(s.metric, s.provenance);
+        const key = signature(fields);
+        const g = groups.get(key) ?? { fields, toks: new Set<number>(), newest: 0 };
+        g.toks.add(tok);
+        g.newest = Math.max(g.newest, s.id);
+        groups.set(key, g);
+      }
+    const ranked = [...groups.entries()].sort((a, b) => b[1].toks.size - a[1].toks.size || b[1].newest - a[1].newest);
+    const main = ranked[0];
+    const cells = new Map<number, Cell>();
+    let off = 0;
+    for (const [tok, m] of table) {
+      const list = [...(m.get(col) ?? [])].sort((a, b) => b.id - a.id);
+      if (!list.length || !main) continue;
+      const at = list.find((s) => signature(protocolFields(s.metric, s.provenance)) === main[0]);
+      const s = at ?? list[0];
+      const c = cell(s);
+      if (!at) {
+        const fields = protocolFields(s.metric, s.provenance);
+        c.offProtocol = Object.keys(fields)
+          .filter((f) => fields[f] !== main[1].fields[f])
+          .map((f) => `${LABEL[f] ?? f} ${fields[f]} (column: ${main[1].fields[f]})`)
+          .join(', ');
+        off++;
+      }
+      cells.set(tok, c);
+    }
+    if (off) warnings.push(`${col}: ${off} tokenizer(s) have this score only at another protocol than the column's (marked *); do not compare them with the rest`);
+    chosen.set(col, cells);
+  }
   const rows = [...table.keys()]
     .sort((a, b) => a - b)
-    .map((tok) => ({ tokenizerId: tok, name: byId.get(tok)?.name ?? `run ${tok}`, cells: columns.map((c) => (table.get(tok)?.has(c) ? cell(table.get(tok)?.get(c) as ScoreRow) : null)) }));
+    .map((tok) => ({ tokenizerId: tok, name: byId.get(tok)?.name ?? `run ${tok}`, cells: columns.map((c) => chosen.get(c)?.get(tok) ?? null) }));
   const extractors = [...new Set(rows.flatMap((r) => r.cells.filter((c): c is Cell => c !== null).map((c) => c.extractorId)))];
-  return { columns, rows, extractors };
+  return { columns, rows, extractors, warnings };
 }
 
 export const gfidColumn = (scale: number): string => (scale === 0 ? 'gFID (no CFG)' : `gFID (CFG ${scale})`);
