@@ -71,6 +71,17 @@ export default tseslint.config(
     },
   },
   {
+    // Figure definitions are plain data shared by the renderer (Plotly) and the host (Vega, headless):
+    // anyone may import figures/, figures/ imports nothing of the lab and nothing platform-bound.
+    files: ['figures/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict([
+        { group: ['**/main/**', '**/renderer/**', '**/preload/**', '**/engine/**'], message: 'figures/ is shared by every side and imports none of them.' },
+        { group: ['electron', 'better-sqlite3', 'ws', 'sharp', 'vega', 'vega-*', 'plotly.js*', '@tensorflow/*', ...NODE_BUILTINS], message: 'figures/ is plain data: no DOM, Node, tfjs or rendering library (adapters return specs; main/report and renderer/src/lib render them).' },
+      ]),
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },

@@ -1,0 +1,190 @@
+// Tokenizers as labelled points against two scores, the least-squares line and the correlation
+// coefficient with its CI printed on the plot. Label positions are chosen here (greedy, on an
+// assumed plot area) so both back ends place them the same way and they do not collide.
+import { colorAt, SIZES, textWidth } from './style';
+import type { CorrelationFigure, CorrelationInput, Corner, LabelPos, Legend } from './types';
+
+/** Plot area the label placer assumes (px); close to the default report size. */
+export const PLACER_AREA = { width: 540, height: 330 };
+const LABEL_OFFSET = 7;
+const MARKER_R = 5;
+
+const METHODS: Record<string, string> = { pearson: 'Pearson r', spearman: 'Spearman ρ', kendall: 'Kendall τ' };
+
+/** Ordinary least squares y = intercept + slope·x; null with fewer than 2 distinct x. */
+export function leastSquares(xs: number[], ys: number[]): { slope: number; intercept: number } | null {
+  const n = xs.length;
+  if (n < 2) return null;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxx = 0;
+  let sxy = 0;
+  for (let i = 0; i < n; i++) {
+    sxx += (xs[i] - mx) ** 2;
+    sxy += (xs[i] - mx) * (ys[i] - my);
+  }
+  if (!(sxx > 0)) return null;
+  const slope = sxy / sxx;
+  return { slope, intercept: my - slope * mx };
+}
+
+/** "Pearson r = 0.91 [0.56, 0.99], n = 7" (or without the interval). */
+export function coefficientText(c: NonNullable<CorrelationInput['coefficient']>): string {
+  const name = METHODS[c.method.toLowerCase()] ?? c.method;
+  const ci = c.ci ? ` [${c.ci[0].toFixed(2)}, ${c.ci[1].toFixed(2)}]` : '';
+  return `${name} = ${Number.isFinite(c.r) ? c.r.toFixed(2) : '—'}${ci}, n = ${c.n}`;
+}
+
+function paddedRange(vs: number[], pad: number): [number, number] {
+  let lo = Math.min(...vs);
+  let hi = Math.max(...vs);
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [0, 1];
+  if (hi - lo < 1e-12) {
+    const d = Math.abs(lo) > 0 ? Math.abs(lo) * 0.1 : 1;
+    lo -= d;
+    hi += d;
+  }
+  const d = (hi - lo) * pad;
+  return [lo - d, hi + d];
+}
+
+interface Box {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+const overlap = (a: Box, b: Box): number => Math.max(0, Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0)) * Math.max(0, Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0));
+const area = (a: Box): number => (a.x1 - a.x0) * (a.y1 - a.y0);
+
+const POSITIONS: LabelPos[] = ['right', 'top-right', 'bottom-right', 'top', 'bottom', 'left', 'top-left', 'bottom-left'];
+
+/** The label's box in px (y down) for a point at (px, py). */
+export function labelBox(px: number, py: number, w: number, h: number, pos: LabelPos): Box {
+  const o = LABEL_OFFSET;
+  const d = o * 0.7;
+  switch (pos) {
+    case 'right': return { x0: px + o, x1: px + o + w, y0: py - h / 2, y1: py + h / 2 };
+    case 'left': return { x0: px - o - w, x1: px - o, y0: py - h / 2, y1: py + h / 2 };
+    case 'top': return { x0: px - w / 2, x1: px + w / 2, y0: py - o - h, y1: py - o };
+    case 'bottom': return { x0: px - w / 2, x1: px + w / 2, y0: py + o, y1: py + o + h };
+    case 'top-right': return { x0: px + d, x1: px + d + w, y0: py - d - h, y1: py - d };
+    case 'top-left': return { x0: px - d - w, x1: px - d, y0: py - d - h, y1: py - d };
+    case 'bottom-right': return { x0: px + d, x1: px + d + w, y0: py + d, y1: py + d + h };
+    case 'bottom-left': return { x0: px - d - w, x1: px - d, y0: py + d, y1: py + d + h };
+  }
+}
+
+/** Pixel offset of a label's anchor from its point, with the text alignment that goes with it. */
+export function labelAnchor(pos: LabelPos): { dx: number; dy: number; align: 'left' | 'center' | 'right'; baseline: 'top' | 'middle' | 'bottom' } {
+  const o = LABEL_OFFSET;
+  const d = o * 0.7;
+  switch (pos) {
+    case 'right': return { dx: o, dy: 0, align: 'left', baseline: 'middle' };
+    case 'left': return { dx: -o, dy: 0, align: 'right', baseline: 'middle' };
+    case 'top': return { dx: 0, dy: -o, align: 'center', baseline: 'bottom' };
+    case 'bottom': return { dx: 0, dy: o, align: 'center', baseline: 'top' };
+    case 'top-right': return { dx: d, dy: -d, align: 'left', baseline: 'bottom' };
+    case 'top-left': return { dx: -d, dy: -d, align: 'right', baseline: 'bottom' };
+    case 'bottom-right': return { dx: d, dy: d, align: 'left', baseline: 'top' };
+    case 'bottom-left': return { dx: -d, dy: d, align: 'right', baseline: 'top' };
+  }
+}
+
+function cornerBox(corner: Corner, lines: string[], W: number, H: number): Box {
+  const w = Math.max(0, ...lines.map((l) => textWidth(l, SIZES.note))) + 8;
+  const h = lines.length * (SIZES.note + 4) + 6;
+  const left = corner.endsWith('left');
+  const top = corner.startsWith('top');
+  return { x0: left ? 0 : W - w, x1: left ? w : W, y0: top ? 0 : H - h, y1: top ? h : H };
+}
+
+export function correlationFigure(input: CorrelationInput): CorrelationFigure {
+  const pts = input.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  const groupNames = [...new Set(pts.map((p) => p.group ?? ''))];
+  const groups: Legend[] = groupNames.filter((g) => g !== '').map((g) => ({ name: g, color: colorAt(groupNames.indexOf(g)) }));
+  const colorOf = (g: string | undefined): string => colorAt(groupNames.indexOf(g ?? ''));
+
+  const ls = input.fit ? leastSquares(pts.map((p) => p.x), pts.map((p) => p.y)) : null;
+  const xRange = paddedRange(pts.map((p) => p.x), 0.12);
+  const xs = pts.map((p) => p.x);
+  const fit = ls
+    ? (() => {
+        const x: [number, number] = [Math.min(...xs), Math.max(...xs)];
+        return { ...ls, x, y: [ls.intercept + ls.slope * x[0], ls.intercept + ls.slope * x[1]] as [number, number] };
+      })()
+    : null;
+  const yRange = paddedRange([...pts.map((p) => p.y), ...(fit ? fit.y : [])], 0.14);
+
+  const annotation: string[] = [];
+  if (input.coefficient) annotation.push(coefficientText(input.coefficient));
+  if (input.note) annotation.push(input.note);
+
+  // Pixel positions on the assumed plot area (y down).
+  const W = PLACER_AREA.width;
+  const H = PLACER_AREA.height;
+  const px = (x: number): number => ((x - xRange[0]) / (xRange[1] - xRange[0])) * W;
+  const py = (y: number): number => H - ((y - yRange[0]) / (yRange[1] - yRange[0])) * H;
+  const P = pts.map((p) => ({ x: px(p.x), y: py(p.y) }));
+
+  // The coefficient goes in the corner with the fewest points near it.
+  const corners: Corner[] = ['top-left', 'bottom-right', 'top-right', 'bottom-left'];
+  const corner = corners
+    .map((c) => {
+      const b = cornerBox(c, annotation.length ? annotation : ['x'], W, H);
+      const grow = { x0: b.x0 - 40, y0: b.y0 - 20, x1: b.x1 + 40, y1: b.y1 + 20 };
+      const hits = P.filter((q) => q.x >= grow.x0 && q.x <= grow.x1 && q.y >= grow.y0 && q.y <= grow.y1).length;
+      const lineHits = fit ? segmentHits(px(fit.x[0]), py(fit.y[0]), px(fit.x[1]), py(fit.y[1]), grow) : 0;
+      return { c, cost: hits * 10 + lineHits };
+    })
+    .sort((a, b) => a.cost - b.cost)[0].c;
+
+  const obstacles: Box[] = P.map((q) => ({ x0: q.x - MARKER_R, x1: q.x + MARKER_R, y0: q.y - MARKER_R, y1: q.y + MARKER_R }));
+  if (annotation.length) obstacles.push(cornerBox(corner, annotation, W, H));
+  const placed: Box[] = [];
+  const positions: LabelPos[] = [];
+  // Crowded points first: they have the fewest good options.
+  const order = P.map((q, i) => ({ i, crowd: P.reduce((s, r) => s + 1 / (1 + Math.hypot(q.x - r.x, q.y - r.y)), 0) })).sort((a, b) => b.crowd - a.crowd);
+  for (const { i } of order) {
+    const w = textWidth(pts[i].label, SIZES.label);
+    const h = SIZES.label + 2;
+    let best: { pos: LabelPos; cost: number } = { pos: 'right', cost: Infinity };
+    POSITIONS.forEach((pos, k) => {
+      const b = labelBox(P[i].x, P[i].y, w, h, pos);
+      let cost = k * 0.5;
+      for (const p of placed) cost += overlap(b, p) * 10;
+      for (const o of obstacles) cost += overlap(b, o) * 4;
+      const inside = overlap(b, { x0: 0, y0: 0, x1: W, y1: H });
+      cost += (area(b) - inside) * 20;
+      if (fit) cost += segmentHits(px(fit.x[0]), py(fit.y[0]), px(fit.x[1]), py(fit.y[1]), b) * 30;
+      if (cost < best.cost) best = { pos, cost };
+    });
+    positions[i] = best.pos;
+    placed.push(labelBox(P[i].x, P[i].y, w, h, best.pos));
+  }
+
+  return {
+    kind: 'correlation',
+    title: input.title,
+    xTitle: input.xTitle,
+    yTitle: input.yTitle,
+    points: pts.map((p, i) => ({ ...p, color: colorOf(p.group), labelPos: positions[i] })),
+    groups,
+    fit,
+    xRange,
+    yRange,
+    annotation,
+    corner,
+  };
+}
+
+/** How many of 101 samples along a segment fall inside a box. */
+function segmentHits(x0: number, y0: number, x1: number, y1: number, b: Box): number {
+  let n = 0;
+  for (let k = 0; k <= 100; k++) {
+    const x = x0 + ((x1 - x0) * k) / 100;
+    const y = y0 + ((y1 - y0) * k) / 100;
+    if (x >= b.x0 && x <= b.x1 && y >= b.y0 && y <= b.y1) n++;
+  }
+  return n;
+}

@@ -1,0 +1,132 @@
+// Figure definition → Plotly data + layout, for the app (renderer/src/lib/plot.ts draws it).
+// The same derived data as figures/vega.ts: same points, fitted line, label positions, colour
+// domain and colours, so a chart in the app and in the report agree.
+import { FONT, SIZES } from './style';
+import type { BarFigure, CorrelationFigure, FigureDef, HeatmapFigure, LabelPos, LineFigure } from './types';
+
+export type PlotlyTrace = Record<string, unknown>;
+export type PlotlyLayout = Record<string, unknown>;
+export interface PlotlyFigure {
+  data: PlotlyTrace[];
+  layout: PlotlyLayout;
+}
+
+const TEXT_POSITION: Record<LabelPos, string> = {
+  right: 'middle right', left: 'middle left', top: 'top center', bottom: 'bottom center',
+  'top-right': 'top right', 'top-left': 'top left', 'bottom-right': 'bottom right', 'bottom-left': 'bottom left',
+};
+
+const axisTitle = (text: string | undefined | null): Record<string, unknown> => (text ? { title: { text, font: { size: SIZES.axisTitle } } } : {});
+
+function baseLayout(title: string | undefined): PlotlyLayout {
+  return {
+    font: { family: FONT, size: SIZES.tick },
+    ...(title ? { title: { text: title, x: 0, xanchor: 'left', font: { size: SIZES.title } } } : {}),
+    margin: { l: 64, r: 16, t: title ? 44 : 24, b: 52 },
+    legend: { orientation: 'h', x: 0, y: 1.02, yanchor: 'bottom' },
+  };
+}
+
+export function toPlotly(def: FigureDef): PlotlyFigure {
+  switch (def.kind) {
+    case 'correlation': return correlationPlotly(def);
+    case 'heatmap': return heatmapPlotly(def);
+    case 'bar': return barPlotly(def);
+    case 'line': return linePlotly(def);
+  }
+}
+
+function correlationPlotly(def: CorrelationFigure): PlotlyFigure {
+  const data: PlotlyTrace[] = [];
+  if (def.fit) {
+    data.push({ type: 'scatter', mode: 'lines', name: 'least-squares fit', x: [...def.fit.x], y: [...def.fit.y], line: { color: '#555', dash: 'dash', width: 1.5 }, hoverinfo: 'skip', showlegend: false });
+  }
+  const groups = def.groups.length ? def.groups.map((g) => g.name) : [''];
+  for (const g of groups) {
+    const pts = def.points.filter((p) => (p.group ?? '') === g);
+    if (!pts.length) continue;
+    data.push({
+      type: 'scatter', mode: 'markers+text', name: g || 'tokenizers', showlegend: g !== '',
+      x: pts.map((p) => p.x), y: pts.map((p) => p.y), text: pts.map((p) => p.label),
+      textposition: pts.map((p) => TEXT_POSITION[p.labelPos]), textfont: { size: SIZES.label },
+      marker: { color: pts.map((p) => p.color), size: 10, line: { color: 'white', width: 1 } },
+      hovertemplate: `%{text}<br>${def.xTitle}: %{x:.4g}<br>${def.yTitle}: %{y:.4g}<extra></extra>`,
+    });
+  }
+  const left = def.corner.endsWith('left');
+  const top = def.corner.startsWith('top');
+  const layout: PlotlyLayout = {
+    ...baseLayout(def.title),
+    xaxis: { ...axisTitle(def.xTitle), range: [...def.xRange], zeroline: false },
+    yaxis: { ...axisTitle(def.yTitle), range: [...def.yRange], zeroline: false },
+    annotations: def.annotation.length
+      ? [{ xref: 'paper', yref: 'paper', x: left ? 0.01 : 0.99, y: top ? 0.99 : 0.01, xanchor: left ? 'left' : 'right', yanchor: top ? 'top' : 'bottom', align: 'left', showarrow: false, text: def.annotation.join('<br>'), font: { size: SIZES.note }, bgcolor: 'rgba(255,255,255,0.9)', bordercolor: '#bbb', borderwidth: 0.5 }]
+      : [],
+  };
+  return { data, layout };
+}
+
+function heatmapPlotly(def: HeatmapFigure): PlotlyFigure {
+  const cols = def.columns;
+  const rows = Math.ceil(def.panels.length / cols);
+  const data: PlotlyTrace[] = [];
+  const layout: PlotlyLayout = {
+    ...baseLayout(def.title),
+    margin: { l: 70, r: 16, t: (def.title ? 44 : 8) + 20, b: 52 },
+    coloraxis: { cmin: def.domain[0], cmax: def.domain[1], colorscale: capitalize(def.scheme), colorbar: { title: { text: def.colorTitle }, thickness: 12 } },
+    annotations: [] as unknown[],
+  };
+  if (def.panels.length > 1) layout.grid = { rows, columns: cols, pattern: 'independent', xgap: 0.12, ygap: 0.28 };
+  def.panels.forEach((p, k) => {
+    const sfx = k === 0 ? '' : String(k + 1);
+    const bottomRow = Math.floor(k / cols) === rows - 1 || k + cols >= def.panels.length;
+    data.push({
+      type: 'heatmap', name: p.title, xaxis: `x${sfx}`, yaxis: `y${sfx}`, coloraxis: 'coloraxis',
+      x: p.colLabels, y: p.rowLabels, z: p.z,
+      text: p.z.map((row, i) => row.map((_, j) => p.cells.find((c) => c.row === i && c.col === j)?.text ?? '')),
+      texttemplate: '%{text}', textfont: { size: SIZES.cell }, xgap: 1, ygap: 1,
+      hovertemplate: `${p.title}<br>α %{y}, δ %{x}: ${def.colorTitle} %{z:.4g}<extra></extra>`,
+    });
+    layout[`xaxis${sfx}`] = { type: 'category', ...(bottomRow ? axisTitle(def.xTitle) : {}) };
+    layout[`yaxis${sfx}`] = { type: 'category', ...(k % cols === 0 ? axisTitle(def.yTitle) : {}) };
+    (layout.annotations as unknown[]).push({ xref: `x${sfx} domain`, yref: `y${sfx} domain`, x: 0.5, y: 1, yanchor: 'bottom', xanchor: 'center', showarrow: false, text: `<b>${p.title}</b>`, font: { size: SIZES.axisTitle } });
+  });
+  return { data, layout };
+}
+
+const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+
+function barPlotly(def: BarFigure): PlotlyFigure {
+  const groups = def.groups.length ? def.groups.map((g) => g.name) : [''];
+  const data: PlotlyTrace[] = groups.map((g) => {
+    const rs = def.rows.filter((r) => (r.group ?? '') === g);
+    return {
+      type: 'bar', name: g || def.yTitle, showlegend: g !== '',
+      x: rs.map((r) => r.label), y: rs.map((r) => r.value), marker: { color: rs.map((r) => r.color) },
+      error_y: { type: 'data', array: rs.map((r) => r.spread ?? 0), visible: rs.some((r) => r.spread !== null && r.spread !== undefined), color: '#111', thickness: 1.3, width: 5 },
+      hovertemplate: '%{x}: %{y:.4g} ± %{error_y.array:.3g}<extra></extra>',
+    };
+  });
+  const layout: PlotlyLayout = {
+    ...baseLayout(def.title),
+    barmode: 'overlay',
+    xaxis: { type: 'category', categoryorder: 'array', categoryarray: def.rows.map((r) => r.label), ...axisTitle(def.xTitle) },
+    yaxis: { ...axisTitle(def.yTitle), range: [...def.yRange] },
+  };
+  return { data, layout };
+}
+
+function linePlotly(def: LineFigure): PlotlyFigure {
+  const data: PlotlyTrace[] = def.series.map((s) => ({
+    type: 'scatter', mode: s.markers ? 'lines+markers' : 'lines', name: s.name, x: [...s.x], y: [...s.y],
+    line: { color: s.color, width: 2 }, marker: { color: s.color, size: 5 },
+  }));
+  const layout: PlotlyLayout = {
+    ...baseLayout(def.title),
+    legend: { orientation: 'v', x: 1.02, y: 1, xanchor: 'left' },
+    margin: { l: 64, r: 16, t: def.title ? 44 : 16, b: 52 },
+    xaxis: axisTitle(def.xTitle),
+    yaxis: { ...axisTitle(def.yTitle), type: def.logY ? 'log' : 'linear' },
+  };
+  return { data, layout };
+}
