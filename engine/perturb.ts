@@ -3,7 +3,7 @@
 // the paper-text variants (exact count, code anchor, exclude self) are options.
 import { tf } from './tf';
 import type { Rng } from './rng';
-import type { LpSpec } from './specs/train-tokenizer';
+import { deltaCodes, type LpSpec } from './specs/train-tokenizer';
 import { annealRatioExact, exactDecimal, floorTimes, rFloor, rMul, rToNumber, ratio, roundTimes, type AnnealSchedule } from './train/schedules';
 import { lookup, similarity, straightThrough, type QuantizerConfig } from './models/quantizer';
 
@@ -14,8 +14,7 @@ export const DEFAULT_LP: LpKnobs = { alpha: 1, beta: 0.1, delta: 0.024, deltaMod
 
 /** δ as a whole number of codes in [1, K]; a share maps to max(1, round(share·K)), computed exactly. */
 export function resolveDelta(k: Pick<LpKnobs, 'delta' | 'deltaMode'>, K: number): number {
-  const d = k.deltaMode === 'share' ? roundTimes(K, k.delta) : Math.round(k.delta);
-  return Math.min(K, Math.max(1, d));
+  return deltaCodes(k.delta, k.deltaMode, K);
 }
 
 /** ⌊B·β⌋: how many images of a batch of B are perturbed (exact: ⌊100·0.29⌋ = 29). */

@@ -17,13 +17,17 @@ import { featureStats, fidFromStats, type FeatureStats } from '../metrics/fid';
 import { kid } from '../metrics/kid';
 import { inceptionScore } from '../metrics/inception-score';
 import { precisionRecall } from '../metrics/precision-recall';
-import { validateEvalGeneratorSpec, type EvalGeneratorSpec } from '../specs/eval-generator';
+import { resolveCfgSchedule, validateEvalGeneratorSpec, type EvalGeneratorSpec } from '../specs/eval-generator';
+import { extractorAccuracyProblem } from '../specs/eval-tokenizer';
+import { top1Hits } from './eval-tokenizer';
 import { loadFeatureNet, realStats } from '../features';
 
 /** What the job needs of the lab feature net (engine/features.ts). */
 export interface GenFeatureNet {
   /** Extractor id: hash of weights + architecture. */
   id: string;
+  /** The lab feature net's meta (engine/features.ts): its test accuracy goes into every score's provenance. */
+  meta?: { testAccuracy: number };
   /** Images [n,H,W,C] in [-1,1] → penultimate features [n,d] and softmax [n,classes]. */
   embed(x: Float32Array, n: number): { feats: Float32Array; probs: Float32Array } | Promise<{ feats: Float32Array; probs: Float32Array }>;
   dispose(): void;
@@ -46,9 +50,11 @@ export type TokenDecoder = (tokens: Int32Array, n: number) => Promise<Float32Arr
 
 /** At most this many real training features enter KID and precision/recall (FID uses all of them). */
 export const REAL_CAP = 5000;
-/** KID: subsets of at most this many rows per side. */
-const KID_SUBSET = 1000;
+/** KID: subsets of min(1000, ⌊N/2⌋) rows per side (engine/metrics/kid.ts default), so the spread is real. */
 const KID_SUBSETS = 100;
+
+/** A CFG schedule after 'auto' was resolved from the generator's architecture. */
+export type ResolvedSchedule = { schedule: 'constant' | 'cosine-power'; power: number };
 /** Preview grid: at most this many samples per setting. */
 const PREVIEW_MAX = 80;
 
@@ -58,7 +64,7 @@ export function balancedLabels(numClasses: number, nPerClass: number): Int32Arra
 }
 
 /** Sampler guidance of a scale: 0 = without CFG (conditional logits alone), else CFG at g. */
-export function settingCfg(scale: number, spec: Pick<EvalGeneratorSpec, 'schedule' | 'power'>): CfgOptions | null {
+export function settingCfg(scale: number, spec: ResolvedSchedule): CfgOptions | null {
   return scale === 0 ? null : { scale, schedule: spec.schedule, power: spec.power };
 }
 
@@ -69,7 +75,7 @@ export async function sampleSetting(
   from: number,
   to: number,
   scale: number,
-  spec: Pick<EvalGeneratorSpec, 'schedule' | 'power' | 'temperature' | 'topK' | 'topP' | 'seed'>,
+  spec: ResolvedSchedule & Pick<EvalGeneratorSpec, 'temperature' | 'topK' | 'topP' | 'seed'>,
   signal?: AbortSignal,
 ): Promise<Int32Array> {
   const rngs: Rng[] = [];
@@ -90,6 +96,7 @@ export interface SettingScores {
   fid: number;
   kid: number;
   kidStd: number;
+  kidSubsetSize: number;
   is: number;
   isStd: number;
   precision: number;
@@ -108,10 +115,10 @@ export function scoreSetting(
   seed: number,
 ): SettingScores {
   const f = fidFromStats(featureStats(feats, n, d), real.stats);
-  const k = kid(feats, n, real.sub, real.nSub, d, { subsetSize: KID_SUBSET, subsets: KID_SUBSETS, seed: deriveSeed(seed, 'kid') });
+  const k = kid(feats, n, real.sub, real.nSub, d, { subsets: KID_SUBSETS, seed: deriveSeed(seed, 'kid') });
   const is = inceptionScore(probs, n, c, Math.min(10, n));
   const pr = precisionRecall(real.sub, real.nSub, feats, n, d, 3);
-  return { fid: f.fid, kid: k.kid, kidStd: k.std, is: is.mean, isStd: is.std, precision: pr.precision, recall: pr.recall, warnings: f.warnings };
+  return { fid: f.fid, kid: k.kid, kidStd: k.std, kidSubsetSize: k.subsetSize, is: is.mean, isStd: is.std, precision: pr.precision, recall: pr.recall, warnings: [...f.warnings, ...k.warnings] };
 }
 
 export interface EvalInputs {
@@ -129,6 +136,10 @@ export interface EvalInputs {
 /** Samples, embeds and scores every setting; emits scores, curve metrics and preview grids. */
 export async function evaluateGenerator(inp: EvalInputs, spec: EvalGeneratorSpec, ctx: JobContext): Promise<JsonObject> {
   const { gen, net, real } = inp;
+  // 'auto': RAR samples with the cosine-power ramp, the raster GPT with constant guidance (METHOD §4)
+  const schedule = resolveCfgSchedule(spec.schedule, gen.cfg.arch);
+  const run = { ...spec, schedule };
+  const extractorAccuracy = net.meta ? net.meta.testAccuracy : null;
   const C = gen.cfg.numClasses;
   const N = C * spec.nPerClass;
   if (N < 4) throw new Error(`only ${N} samples: precision/recall with k = 3 needs at least 4; raise nPerClass`);
@@ -145,18 +156,19 @@ export async function evaluateGenerator(inp: EvalInputs, spec: EvalGeneratorSpec
   const [H, W, CH] = inp.imageShape;
   const per = H * W * CH;
   const previewN = Math.min(N, PREVIEW_MAX, C * 8);
-  const out = { fid: [] as number[], is: [] as number[], kid: [] as number[], precision: [] as number[], recall: [] as number[] };
+  const out = { fid: [] as number[], is: [] as number[], kid: [] as number[], precision: [] as number[], recall: [] as number[], sampleAcc: [] as number[] };
   const total = N * spec.cfgScales.length;
   let done = 0;
   for (const scale of spec.cfgScales) {
     const feats = new Float32Array(N * d);
     let probs: Float32Array | null = null;
     let nProb = 0;
+    let hits = 0;
     const preview = new Float32Array(previewN * per);
     for (let s = 0; s < N; s += spec.batchSize) {
       throwIfCancelled(ctx.signal);
       const e = Math.min(N, s + spec.batchSize);
-      const tokens = await sampleSetting(gen, labels, s, e, scale, spec, ctx.signal);
+      const tokens = await sampleSetting(gen, labels, s, e, scale, run, ctx.signal);
       const images = await inp.decode(tokens, e - s);
       if (s < previewN) preview.set(images.subarray(0, (Math.min(e, previewN) - s) * per), s * per);
       const emb = await net.embed(images, e - s);
@@ -167,6 +179,7 @@ export async function evaluateGenerator(inp: EvalInputs, spec: EvalGeneratorSpec
       }
       feats.set(emb.feats, s * d);
       probs.set(emb.probs, s * nProb);
+      hits += top1Hits(emb.probs, labels.subarray(s, e), e - s);
       done += e - s;
       ctx.progress(done, total, `cfg ${scale === 0 ? 'off' : scale}: ${e}/${N}`);
     }
@@ -174,13 +187,14 @@ export async function evaluateGenerator(inp: EvalInputs, spec: EvalGeneratorSpec
     for (const w of sc.warnings) ctx.log('warn', `gFID at cfg ${scale}: ${w}`);
     const prov: JsonObject = {
       extractorId: net.id,
+      extractorAccuracy,
       n: N,
       nPerClass: spec.nPerClass,
       nReal: real.n,
       nRealSubsample: nSub,
       seed: spec.seed,
       split: 'train',
-      cfg: { scale, schedule: scale === 0 ? 'none' : spec.schedule, power: spec.power },
+      cfg: { scale, schedule: scale === 0 ? 'none' : schedule, power: spec.power },
       temperature: spec.temperature,
       topK: spec.topK,
       topP: spec.topP,
@@ -191,10 +205,13 @@ export async function evaluateGenerator(inp: EvalInputs, spec: EvalGeneratorSpec
       generatorStep: inp.generatorStep,
     };
     ctx.score({ metric: 'gen/gfid', value: sc.fid, provenance: prov });
-    ctx.score({ metric: 'gen/gkid', value: sc.kid, provenance: { ...prov, kidStd: sc.kidStd, kidSubsets: KID_SUBSETS, kidSubsetSize: Math.min(KID_SUBSET, N, nSub) } });
+    ctx.score({ metric: 'gen/gkid', value: sc.kid, provenance: { ...prov, kidStd: sc.kidStd, kidSubsets: KID_SUBSETS, kidSubsetSize: sc.kidSubsetSize } });
     ctx.score({ metric: 'gen/is', value: sc.is, provenance: { ...prov, isStd: sc.isStd, isSplits: Math.min(10, N) } });
     ctx.score({ metric: 'gen/precision', value: sc.precision, provenance: { ...prov, k: 3 } });
     ctx.score({ metric: 'gen/recall', value: sc.recall, provenance: { ...prov, k: 3 } });
+    // share of samples the lab classifier assigns to the class they were sampled for
+    const sampleAcc = hits / N;
+    ctx.score({ metric: 'gen/sample_acc', value: sampleAcc, provenance: prov });
     const step = Math.round(scale * 100);
     ctx.metrics([
       { name: 'gen/fid_vs_cfg', step, value: sc.fid },
@@ -205,11 +222,15 @@ export async function evaluateGenerator(inp: EvalInputs, spec: EvalGeneratorSpec
     out.kid.push(sc.kid);
     out.precision.push(sc.precision);
     out.recall.push(sc.recall);
+    out.sampleAcc.push(sampleAcc);
     await writePreview(ctx, preview, previewN, inp.imageShape, Math.min(C, 16), scale, prov);
   }
   return {
     extractorId: net.id,
+    extractorAccuracy,
     scales: spec.cfgScales,
+    schedule,
+    arch: gen.cfg.arch,
     ...out,
     n: N,
     nPerClass: spec.nPerClass,
@@ -274,6 +295,13 @@ export function makeEvalGenerator(loadFeatures: FeatureLoader): Job<JsonObject, 
       ctx.log('info', `loading the feature net and training-split statistics of ${datasetRel}`);
       const loaded = await loadFeatures(dsDir);
       net = loaded.net;
+      if (!net.meta) {
+        // an extractor without meta has no known accuracy: only a floor of 0 accepts it
+        if (spec.minExtractorAccuracy > 0) throw new Error(`the feature network of ${datasetRel} records no test accuracy, so the floor minExtractorAccuracy ${spec.minExtractorAccuracy} cannot be checked. Retrain it (train-feature-net) or set minExtractorAccuracy to 0.`);
+      } else {
+        const accuracy = extractorAccuracyProblem(datasetRel, net.meta.testAccuracy, spec.minExtractorAccuracy);
+        if (accuracy) throw accuracy;
+      }
       const S = tok.config.imageSize;
       return await evaluateGenerator(
         { gen, decode: tokenizerDecoder(tok), imageShape: [S, S, tok.config.channels], net, real: loaded.real, runs: { generatorRun: spec.generatorRunDir, tokenizerRun, decoderRun }, generatorStep: step },

@@ -8,6 +8,8 @@ import { openPackedDataset } from '../data/packed';
 import { loadGenerator } from '../models/generator-store';
 import { loadTokenizer, readTokenizerRunConfig, type TokenizerRunConfig } from '../models/vq-tokenizer';
 import { validatePosttrainSpec } from '../specs/posttrain';
+import { extractorAccuracyProblem } from '../specs/eval-tokenizer';
+import { featureNetDir, readFeatureNetMeta } from '../features';
 import { posttrainDecoder } from '../train/decoder-posttrainer';
 
 export const posttrain: Job<JsonObject, JsonObject> = async (rawSpec, ctx) => {
@@ -16,6 +18,13 @@ export const posttrain: Job<JsonObject, JsonObject> = async (rawSpec, ctx) => {
   const parent = readTokenizerRunConfig(tokDir);
   const datasetRel = typeof parent.dataset === 'string' ? parent.dataset : '';
   if (!datasetRel) throw new Error(`the tokenizer run ${spec.tokenizerRunDir} does not name its dataset`);
+  // the gFIDs before/after are scored by the dataset's feature network: refuse now rather than after training
+  const hasNet = fs.existsSync(path.join(featureNetDir(path.resolve(ctx.home, datasetRel)), 'meta.json'));
+  const extractorAccuracy = hasNet ? readFeatureNetMeta(path.resolve(ctx.home, datasetRel)).testAccuracy : null;
+  if (extractorAccuracy !== null) {
+    const low = extractorAccuracyProblem(datasetRel, extractorAccuracy, spec.minExtractorAccuracy);
+    if (low) throw low;
+  }
   const { gen, meta } = loadGenerator(path.resolve(ctx.home, spec.generatorRunDir), { useEma: true });
   try {
     if (path.resolve(ctx.home, meta.tokenizerRunDir) !== tokDir) {
@@ -33,7 +42,8 @@ export const posttrain: Job<JsonObject, JsonObject> = async (rawSpec, ctx) => {
       if (tok.config.K !== gen.cfg.vocabSize || tok.h * tok.h !== gen.cfg.seqLen) throw new Error(`tokenizer (K ${tok.config.K}, ${tok.h}×${tok.h}) and generator (K ${gen.cfg.vocabSize}, L ${gen.cfg.seqLen}) do not match`);
       const val = ds.split('val');
       const runs = { parentTokenizerRun: spec.tokenizerRunDir, generatorRun: spec.generatorRunDir };
-      return await posttrainDecoder({ tok, gen, train: ds.split('train'), val: val.n > 0 ? val : null, runs }, spec, ctx);
+      const res = await posttrainDecoder({ tok, gen, train: ds.split('train'), val: val.n > 0 ? val : null, runs }, spec, ctx);
+      return { ...res, extractorAccuracy, minExtractorAccuracy: spec.minExtractorAccuracy };
     } finally {
       tok.dispose();
       ds.close();

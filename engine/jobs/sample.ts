@@ -9,6 +9,7 @@ import type { Generator } from '../models/transformer';
 import { loadGenerator, type GeneratorMeta } from '../models/generator-store';
 import { sampleRng, sampleTokens, type CfgOptions } from '../sample';
 import { validateSampleSpec, type SampleSpec } from '../specs/sample';
+import { resolveCfgSchedule } from '../specs/eval-generator';
 import { writeImageGrid } from '../data/png';
 
 /** Token grids [n·h·w] → images [n,H,W,C] as floats in [-1, 1]. */
@@ -41,9 +42,11 @@ export const sampleGallery: Job<JsonObject, JsonObject> = async (rawSpec, ctx) =
   }
 };
 
-export function gallerySettings(spec: SampleSpec): GallerySetting[] {
+/** The grids of a gallery; schedule 'auto' resolves from the architecture (rar → cosine-power, raster → constant). */
+export function gallerySettings(spec: SampleSpec, arch: string): GallerySetting[] {
+  const schedule = resolveCfgSchedule(spec.schedule, arch);
   const out: GallerySetting[] = spec.withoutCfg ? [{ label: 'no-cfg', cfg: null }] : [];
-  for (const scale of spec.scales) out.push({ label: `cfg-${scale}`, cfg: { scale, schedule: spec.schedule, power: spec.power } });
+  for (const scale of spec.scales) out.push({ label: `cfg-${scale}`, cfg: { scale, schedule, power: spec.power } });
   return out;
 }
 
@@ -63,7 +66,7 @@ export async function renderGallery(
   const { seeds } = spec;
   const L = gen.cfg.seqLen;
   const cells = classes.length * seeds.length;
-  const settings = gallerySettings(spec);
+  const settings = gallerySettings(spec, gen.cfg.arch);
   const outDir = path.join(ctx.runDir, 'samples');
   const grids: JsonObject[] = [];
   let done = 0;
@@ -114,6 +117,7 @@ export async function renderGallery(
       generatorRunDir: spec.generatorRunDir,
       tokenizerRunDir: meta.tokenizerRunDir,
       generatorStep,
+      arch: gen.cfg.arch,
     };
     ctx.artifact('sample-grid', rel, info);
     grids.push({ path: rel, ...info });

@@ -4,7 +4,11 @@ import { Rng } from '../rng';
 import { gemmABt, type Features } from './linalg';
 
 export interface KidOptions {
-  /** Samples drawn (without replacement) from each side per subset; capped at the smaller set. Default 1000. */
+  /**
+   * Samples drawn (without replacement) from each side per subset. Default min(1000, ⌊N/2⌋) (at least 2),
+   * N = the smaller side: a subset as large as the set is the set itself every time, and the spread over
+   * subsets collapses to rounding noise. An explicit size ≥ N is clamped to ⌊N/2⌋ with a warning.
+   */
   subsetSize?: number;
   /** Number of subsets. Default 100. */
   subsets?: number;
@@ -22,6 +26,24 @@ export interface KidResult {
   subsets: number;
   subsetSize: number;
   values: number[];
+  /** What was adjusted (a subset size clamped below N), for the job's log. */
+  warnings: string[];
+}
+
+/** Default KID subset size for sets of nx and ny rows: min(1000, ⌊N/2⌋), at least 2, N = min(nx, ny). */
+export function defaultKidSubsetSize(nx: number, ny: number): number {
+  return Math.max(2, Math.min(1000, Math.floor(Math.min(nx, ny) / 2)));
+}
+
+/** The subset size KID uses for a requested one (undefined or 0 = default), with the warning when it was clamped. */
+export function kidSubsetSize(requested: number | undefined, nx: number, ny: number): { size: number; warning: string | null } {
+  const N = Math.min(nx, ny);
+  if (requested === undefined || requested === 0) return { size: defaultKidSubsetSize(nx, ny), warning: null };
+  if (requested >= N && N >= 4) {
+    const size = Math.floor(N / 2);
+    return { size, warning: `KID subset size ${requested} is not below N = ${N}: every subset would be the whole set and the spread 0; using ⌊N/2⌋ = ${size}` };
+  }
+  return { size: Math.min(requested, N), warning: null };
 }
 
 const ROW_BLOCK = 256;
@@ -98,11 +120,11 @@ function sampleRows(x: Features, n: number, d: number, m: number, rng: Rng): Flo
 export function kid(x: Features, nx: number, y: Features, ny: number, d: number, opts: KidOptions = {}): KidResult {
   if (opts.allSamples) {
     const v = mmd2Unbiased(x, nx, y, ny, d);
-    return { kid: v, std: 0, subsets: 1, subsetSize: Math.min(nx, ny), values: [v] };
+    return { kid: v, std: 0, subsets: 1, subsetSize: Math.min(nx, ny), values: [v], warnings: [] };
   }
   const subsets = opts.subsets ?? 100;
   if (!Number.isInteger(subsets) || subsets < 1) throw new Error(`KID: subsets must be a positive integer, got ${subsets}`);
-  const m = Math.min(opts.subsetSize ?? 1000, nx, ny);
+  const { size: m, warning } = kidSubsetSize(opts.subsetSize, nx, ny);
   if (m < 2) throw new Error(`KID: subset size ${m} is too small (need ≥ 2 samples per side)`);
   const rng = new Rng(opts.seed ?? 0);
   const values: number[] = [];
@@ -113,5 +135,5 @@ export function kid(x: Features, nx: number, y: Features, ny: number, d: number,
   }
   const mean = values.reduce((p, v) => p + v, 0) / subsets;
   const std = Math.sqrt(values.reduce((p, v) => p + (v - mean) * (v - mean), 0) / subsets);
-  return { kid: mean, std, subsets, subsetSize: m, values };
+  return { kid: mean, std, subsets, subsetSize: m, values, warnings: warning ? [warning] : [] };
 }

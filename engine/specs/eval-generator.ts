@@ -1,6 +1,17 @@
 // Spec of the gFID job (METHOD §4, §6): class-balanced samples from a trained generator at each CFG
 // setting on matched streams, decoded, scored against the training split with the lab feature net.
 import { SpecError, asObject, num, numList, str } from './errors';
+import { DEFAULT_MIN_EXTRACTOR_ACCURACY } from './eval-tokenizer';
+
+/** 'auto' = the schedule of the generator's architecture (METHOD §4): RAR → cosine-power, raster GPT → constant. */
+export type CfgScheduleChoice = 'auto' | 'constant' | 'cosine-power';
+export const CFG_SCHEDULES = ['auto', 'constant', 'cosine-power'] as const;
+
+/** The CFG schedule a job samples with: an explicit choice, or 'auto' resolved from the architecture. */
+export function resolveCfgSchedule(choice: CfgScheduleChoice, arch: string): 'constant' | 'cosine-power' {
+  if (choice !== 'auto') return choice;
+  return arch === 'rar' ? 'cosine-power' : 'constant';
+}
 
 export interface EvalGeneratorSpec {
   /** Generator run folder, relative to the lab home (the host fills it). */
@@ -11,8 +22,12 @@ export interface EvalGeneratorSpec {
   datasetPath: string;
   /** Guidance scales g; 0 means WITHOUT CFG (conditional logits alone, one pass). */
   cfgScales: number[];
-  schedule: 'constant' | 'cosine-power';
-  /** Exponent p of the cosine-power ramp. */
+  /** Guidance schedule; 'auto' (default) resolves from the generator's architecture: rar → cosine-power, raster → constant. */
+  schedule: CfgScheduleChoice;
+  /**
+   * Exponent p of the cosine-power ramp. Default 1 (a plain cosine ramp): the RAR paper's p = 1.15 (RAR-B)
+   * and 1.01 (RAR-L) were tuned at ImageNet scale, so toklab does not invent one for its small generators.
+   */
   power: number;
   temperature: number;
   /** 0 = off. */
@@ -25,6 +40,8 @@ export interface EvalGeneratorSpec {
   seed: number;
   /** Rows sampled together (CFG doubles them internally). */
   batchSize: number;
+  /** Refuse to score when the feature network's test accuracy is below this (default 0.9; the host passes 0 for user ImageFolders). */
+  minExtractorAccuracy: number;
 }
 
 export function validateEvalGeneratorSpec(input: unknown): EvalGeneratorSpec {
@@ -40,7 +57,7 @@ export function validateEvalGeneratorSpec(input: unknown): EvalGeneratorSpec {
     decoderRunDir: str(o, 'decoderRunDir', ''),
     datasetPath: str(o, 'datasetPath', ''),
     cfgScales,
-    schedule: str(o, 'schedule', 'constant', ['constant', 'cosine-power'] as const),
+    schedule: str(o, 'schedule', 'auto', CFG_SCHEDULES),
     power: num(o, 'power', 1, 0.01, 10),
     temperature: num(o, 'temperature', 1, 0, 10),
     topK: num(o, 'topK', 0, 0, 1_000_000, true),
@@ -48,5 +65,6 @@ export function validateEvalGeneratorSpec(input: unknown): EvalGeneratorSpec {
     nPerClass: num(o, 'nPerClass', 50, 1, 100_000, true),
     seed: num(o, 'seed', 0, 0, 2 ** 32 - 1, true),
     batchSize: num(o, 'batchSize', 64, 1, 4096, true),
+    minExtractorAccuracy: num(o, 'minExtractorAccuracy', DEFAULT_MIN_EXTRACTOR_ACCURACY, 0, 1),
   };
 }

@@ -1,6 +1,7 @@
 // Spec of decoder post-training (METHOD §5): fine-tune only the decoder of a main-trained tokenizer
 // on tokens its generator makes under teacher forcing (probability sigma), towards the real images.
 import { SpecError, asObject, num, str } from './errors';
+import { DEFAULT_MIN_EXTRACTOR_ACCURACY } from './eval-tokenizer';
 
 export interface PosttrainSpec {
   /** Main-trained tokenizer run, relative to the lab home; its EMA weights are the starting point. */
@@ -16,6 +17,12 @@ export interface PosttrainSpec {
   seed: number;
   /** Use only the first N training images (0 = all). */
   trainLimit: number;
+  /**
+   * Accuracy floor of the dataset's feature network for the gFIDs before/after (default 0.9; the host
+   * passes 0 for user ImageFolders). The job refuses up front when an existing feature network is below
+   * it, rather than post-train a decoder whose gFIDs would then be refused.
+   */
+  minExtractorAccuracy: number;
 }
 
 export function validatePosttrainSpec(input: unknown): PosttrainSpec {
@@ -35,5 +42,6 @@ export function validatePosttrainSpec(input: unknown): PosttrainSpec {
     batchSize: num(o, 'batchSize', 32, 1, 4096, true),
     seed: num(o, 'seed', 0, 0, 2 ** 32 - 1, true),
     trainLimit: num(o, 'trainLimit', 0, 0, 10_000_000, true),
+    minExtractorAccuracy: num(o, 'minExtractorAccuracy', DEFAULT_MIN_EXTRACTOR_ACCURACY, 0, 1),
   };
 }

@@ -1,6 +1,7 @@
 // Spec of the gallery job: token grids from a trained generator for classes × seeds, without CFG
 // and with each CFG setting on the same seeds (METHOD §4), decoded by the generator's tokenizer.
 import { SpecError, asObject, bool, num, numList, str } from './errors';
+import { CFG_SCHEDULES, type CfgScheduleChoice } from './eval-generator';
 
 export interface SampleSpec {
   /** Generator run folder, relative to the lab home (the host fills it). */
@@ -13,8 +14,9 @@ export interface SampleSpec {
   withoutCfg: boolean;
   /** One grid per guidance scale g, on the same seeds. */
   scales: number[];
-  schedule: 'constant' | 'cosine-power';
-  /** Exponent p of the cosine-power ramp. */
+  /** Guidance schedule; 'auto' (default) resolves from the generator's architecture: rar → cosine-power, raster → constant. */
+  schedule: CfgScheduleChoice;
+  /** Exponent p of the cosine-power ramp; default 1 (the RAR paper's 1.15 / 1.01 are ImageNet-scale settings, not invented here). */
   power: number;
   temperature: number;
   /** 0 = off. */
@@ -50,7 +52,7 @@ export function validateSampleSpec(input: unknown): SampleSpec {
     seeds: intList(o, 'seeds', [0, 1, 2, 3, 4, 5, 6, 7], 0, 2 ** 32 - 1, false),
     withoutCfg: bool(o, 'withoutCfg', true),
     scales: o.scales !== undefined && Array.isArray(o.scales) && o.scales.length === 0 ? [] : numList(o, 'scales', [1.5, 3], 0, 100),
-    schedule: str(o, 'schedule', 'constant', ['constant', 'cosine-power'] as const),
+    schedule: str(o, 'schedule', 'auto', CFG_SCHEDULES),
     power: num(o, 'power', 1, 0.01, 10),
     temperature: num(o, 'temperature', 1, 0, 10),
     topK: num(o, 'topK', 0, 0, 1_000_000, true),

@@ -2,6 +2,7 @@
 // validator. Pure TypeScript: the host checks a config with the same code before queueing it.
 import { TOKENIZER_PRESETS, TOKENIZER_PRESET_NAMES } from '../models/tokenizer-presets';
 import { SpecError, asObject, bool, num, str } from './errors';
+import { roundTimes } from '../train/schedules';
 
 /** Latent perturbation knobs (METHOD §2); engine/perturb.ts uses this type as its LpKnobs. */
 export interface LpSpec {
@@ -18,6 +19,28 @@ export interface LpSpec {
   selection: 'bernoulli' | 'exact';
   /** Rank codes by distance to the latent z_t (reference) or to the chosen code e_k (paper). */
   anchor: 'z' | 'code';
+}
+
+/** δ as a whole number of codes in [1, K]: a share maps to round(share·K) (exact decimal product), an absolute δ to itself. */
+export function deltaCodes(delta: number, deltaMode: 'abs' | 'share', K: number): number {
+  const d = deltaMode === 'share' ? roundTimes(K, delta) : Math.round(delta);
+  return Math.min(K, Math.max(1, d));
+}
+
+/**
+ * The refusal of a δ that resolves to fewer than 2 codes: a candidate then draws only its own code,
+ * so LP (or a pFID cell) perturbs nothing. null when δ is fine.
+ */
+export function deltaProblem(field: string, delta: number, deltaMode: 'abs' | 'share', K: number): SpecError | null {
+  const codes = deltaCodes(delta, deltaMode, K);
+  if (codes >= 2) return null;
+  if (deltaMode === 'abs')
+    return new SpecError(field, `is ${delta} code: a token can only draw its own code, so it perturbs nothing`, 'Use δ ≥ 2 codes, or a share of K (e.g. delta=2%).');
+  return new SpecError(
+    field,
+    `is ${delta} of K = ${K}, which is ${codes} code: a cell with one code perturbs nothing`,
+    `Use δ ≥ 2/K (${Number((2 / K).toPrecision(3))} of K = ${K}) or absolute codes (deltaMode "abs", δ ≥ 2).`,
+  );
 }
 
 export interface AnnealSpec {
@@ -119,11 +142,14 @@ function validateOverrides(o: Obj): TokenizerOverrides {
   return out;
 }
 
-function validateLp(v: unknown): LpSpec | null {
+/** K is the codebook size of the tokenizer being trained: a share-of-K δ must come to at least 2 codes. */
+function validateLp(v: unknown, K: number): LpSpec | null {
   if (v === null || v === undefined || v === false) return null;
   const o = asObject(v, 'lp');
   const deltaMode = str({ 'lp.deltaMode': o.deltaMode }, 'lp.deltaMode', 'share', ['abs', 'share'] as const);
   const delta = deltaMode === 'share' ? sub(o, 'delta', 'lp.delta', 0.024, 0, 1) : sub(o, 'delta', 'lp.delta', 100, 1, 65536, true);
+  const bad = deltaProblem('lp.delta', delta, deltaMode, K);
+  if (bad) throw bad;
   return {
     alpha: sub(o, 'alpha', 'lp.alpha', 1, 0, 1),
     beta: sub(o, 'beta', 'lp.beta', 0.1, 0, 1),
@@ -159,7 +185,7 @@ export function validateTrainTokenizerSpec(input: unknown): TrainTokenizerSpec {
     if (list && list.length !== levels) throw new SpecError(`overrides.${key}`, `has ${list.length} entries, f = ${f} needs ${levels}`, 'Give one entry per resolution level (full resolution first).');
   }
   const epochs = num(o, 'epochs', 10, 1, 100_000, true);
-  const lp = validateLp(o.lp);
+  const lp = validateLp(o.lp, overrides.K ?? TOKENIZER_PRESETS[preset].K);
   const anneal = validateAnneal(o.anneal, epochs);
   if (anneal && !lp) throw new SpecError('anneal', 'is set but lp is off', 'Turn latent perturbation on, or remove the annealing.');
   const lr = num(o, 'lr', 1e-3, 1e-7, 1);

@@ -39,8 +39,9 @@ afterAll(() => fs.rmSync(h.home, { recursive: true, force: true }));
 describe('eval-generator with the lab feature net', () => {
   it('records the net id, and decodes with a post-trained child of the generator tokenizer without warnings', async () => {
     const pt = recorder(h.home, 'runs/30');
-    await posttrain({ tokenizerRunDir: h.tokRel, generatorRunDir: h.genRel, epochs: 1, lr: 1e-3, batchSize: 10 }, pt.ctx);
-    const spec = { generatorRunDir: h.genRel, cfgScales: [0, 1.5], nPerClass: 4, seed: 2, batchSize: 12 };
+    // the random-weight net has test accuracy 0.5: the floor is lowered explicitly
+    await posttrain({ tokenizerRunDir: h.tokRel, generatorRunDir: h.genRel, epochs: 1, lr: 1e-3, batchSize: 10, minExtractorAccuracy: 0 }, pt.ctx);
+    const spec = { generatorRunDir: h.genRel, cfgScales: [0, 1.5], nPerClass: 4, seed: 2, batchSize: 12, minExtractorAccuracy: 0 };
     const before = tf.memory().numTensors;
     const base = recorder(h.home, 'runs/31');
     const a = await evalGenerator(spec, base.ctx);
@@ -48,11 +49,20 @@ describe('eval-generator with the lab feature net', () => {
     const b = await evalGenerator({ ...spec, decoderRunDir: 'runs/30' }, child.ctx);
     expect(tf.memory().numTensors).toBe(before);
     expect(a.extractorId).toBe(netId);
-    expect(base.scores.every((s) => s.provenance.extractorId === netId)).toBe(true);
+    expect(base.scores.every((s) => s.provenance.extractorId === netId && s.provenance.extractorAccuracy === 0.5)).toBe(true);
     expect(child.scores[0].provenance).toMatchObject({ decoderRun: 'runs/30', tokenizerRun: 'runs/1', extractorId: netId });
     expect(child.logs.filter((l) => l.startsWith('warn') && /post-trained/.test(l))).toEqual([]);
     // same tokens (same seeds), another decoder: the images and so the scores differ
     expect(b.fid).not.toEqual(a.fid);
+  });
+
+  it('refuses to score, or to post-train, with a feature net below the accuracy floor (default 0.9)', async () => {
+    const msg = /the feature network of datasets\/d has test accuracy 0\.50, below the floor 0\.90: FID in its feature space is not trustworthy\. Retrain it .* or lower minExtractorAccuracy/;
+    const r = recorder(h.home, 'runs/34');
+    await expect(evalGenerator({ generatorRunDir: h.genRel, cfgScales: [0], nPerClass: 2 }, r.ctx)).rejects.toThrow(msg);
+    expect(r.scores).toEqual([]);
+    await expect(evalGenerator({ generatorRunDir: h.genRel, cfgScales: [0], nPerClass: 2, minExtractorAccuracy: 0.6 }, recorder(h.home, 'runs/35').ctx)).rejects.toThrow(/below the floor 0\.60/);
+    await expect(posttrain({ tokenizerRunDir: h.tokRel, generatorRunDir: h.genRel, epochs: 1, lr: 1e-3, batchSize: 10 }, recorder(h.home, 'runs/36').ctx)).rejects.toThrow(msg);
   });
 
   it('tells the user to train the feature net when it is missing', async () => {

@@ -20,12 +20,13 @@ beforeAll(async () => {
 });
 afterAll(() => fs.rmSync(h.home, { recursive: true, force: true }));
 
-const NAMES = ['gen/gfid', 'gen/gkid', 'gen/is', 'gen/precision', 'gen/recall'];
+const NAMES = ['gen/gfid', 'gen/gkid', 'gen/is', 'gen/precision', 'gen/recall', 'gen/sample_acc'];
 
 describe('eval-generator spec', () => {
   it('fills defaults and refuses bad settings', () => {
     const s = validateEvalGeneratorSpec({ generatorRunDir: 'runs/2' });
-    expect(s).toMatchObject({ decoderRunDir: '', datasetPath: '', cfgScales: [0, 1.5, 3], schedule: 'constant', power: 1, temperature: 1, topK: 0, topP: 1, nPerClass: 50, seed: 0, batchSize: 64 });
+    expect(s).toMatchObject({ decoderRunDir: '', datasetPath: '', cfgScales: [0, 1.5, 3], schedule: 'auto', power: 1, temperature: 1, topK: 0, topP: 1, nPerClass: 50, seed: 0, batchSize: 64, minExtractorAccuracy: 0.9 });
+    expect(() => validateEvalGeneratorSpec({ generatorRunDir: 'g', minExtractorAccuracy: 1.2 })).toThrow(/minExtractorAccuracy/);
     expect(() => validateEvalGeneratorSpec({})).toThrow(/generatorRunDir/);
     expect(() => validateEvalGeneratorSpec({ generatorRunDir: 'g', cfgScales: [1.5, 1.5] })).toThrow(/cfgScales/);
     expect(() => validateEvalGeneratorSpec({ generatorRunDir: 'g', cfgScales: [-1] })).toThrow(/cfgScales\[0\]/);
@@ -76,7 +77,8 @@ describe('eval-generator pieces', () => {
 });
 
 describe('eval-generator job', () => {
-  const spec = { generatorRunDir: 'runs/2', cfgScales: [0, 2], schedule: 'cosine-power', power: 1.2, nPerClass: 8, seed: 3, batchSize: 10, temperature: 0.9 };
+  // the stub extractor records no test accuracy: only an explicit floor of 0 accepts it
+  const spec = { generatorRunDir: 'runs/2', cfgScales: [0, 2], schedule: 'cosine-power', power: 1.2, nPerClass: 8, seed: 3, batchSize: 10, temperature: 0.9, minExtractorAccuracy: 0 };
 
   it('scores every CFG setting with full provenance, balanced classes and no leaked tensors', async () => {
     const log = { calls: 0, images: 0, disposed: 0 };
@@ -98,7 +100,7 @@ describe('eval-generator job', () => {
     expect(r.scores.map((s) => s.metric)).toEqual([...NAMES, ...NAMES]);
     const scales = [0, 2];
     r.scores.forEach((s, i) => {
-      const scale = scales[Math.floor(i / 5)];
+      const scale = scales[Math.floor(i / NAMES.length)];
       expect(s.provenance).toMatchObject({
         extractorId: 'stub-extractor',
         n: N,
@@ -115,7 +117,7 @@ describe('eval-generator job', () => {
       });
     });
     expect(r.scores[0].value).toBe((res.fid as number[])[0]);
-    expect(r.scores[7].value).toBe((res.is as number[])[1]);
+    expect(r.scores[NAMES.length + 2].value).toBe((res.is as number[])[1]);
     expect(r.metrics.filter((m) => m.name === 'gen/fid_vs_cfg').map((m) => [m.step, m.value])).toEqual([
       [0, (res.fid as number[])[0]],
       [200, (res.fid as number[])[1]],

@@ -6,10 +6,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../engine/tf';
 import { initBackend } from '../../engine/backend';
-import { readFeatureNetMeta } from '../../engine/features';
+import { loadFeatureNet, readFeatureNetMeta } from '../../engine/features';
+import { openPackedDataset } from '../../engine/data/packed';
+import { loadTokenizer } from '../../engine/models/vq-tokenizer';
 import { trainFeatureNet } from '../../engine/jobs/train-feature-net';
 import { trainTokenizer } from '../../engine/jobs/train-tokenizer';
-import { evalTokenizer, toImageGrid } from '../../engine/jobs/eval-tokenizer';
+import { evalTokenizer, toImageGrid, top1Hits } from '../../engine/jobs/eval-tokenizer';
 import { validateEvalTokenizerSpec } from '../../engine/specs/eval-tokenizer';
 import { JobCancelled, type JobContext } from '../../engine/jobs/types';
 import type { JsonObject, MetricPoint, ScoreRecord } from '../../engine/protocol';
@@ -41,7 +43,8 @@ function ctxFor(name: string, abortAt?: number) {
 
 const BASE_KEYS = ['extractorId', 'n', 'seed', 'split', 'tokenizerRun', 'ema'];
 const LP_KEYS = ['alpha', 'deltaAbs', 'deltaShare', 'includeSelf', 'selection', 'anchor', 'K'];
-const gridSpec = { tokenizerRunDir: 'runs/tok', alphas: [0, 0.5, 1], deltas: [8, 32], deltaMode: 'abs', seed: 5 };
+// a feature net trained for seconds is far below the default accuracy floor 0.9: lowered explicitly
+const gridSpec = { tokenizerRunDir: 'runs/tok', alphas: [0, 0.5, 1], deltas: [8, 32], deltaMode: 'abs', seed: 5, minExtractorAccuracy: 0 };
 
 beforeAll(async () => {
   await initBackend({ prefer: 'wasm' });
@@ -87,7 +90,11 @@ describe('eval-tokenizer spec', () => {
       ema: true,
       kidSubsets: 10,
       kidSubsetSize: 0,
+      minExtractorAccuracy: 0.9,
     });
+    // δ = 1 code perturbs nothing: refused by name with the fix
+    expect(() => validateEvalTokenizerSpec({ tokenizerRunDir: 'r', deltaMode: 'abs', deltas: [4, 1] })).toThrow(/deltas\[1\]: is 1 code.*perturbs nothing\. Use δ ≥ 2 codes/);
+    expect(() => validateEvalTokenizerSpec({ tokenizerRunDir: 'r', minExtractorAccuracy: -0.1 })).toThrow(/minExtractorAccuracy/);
     expect(() => validateEvalTokenizerSpec({})).toThrow(/tokenizerRunDir/);
     expect(() => validateEvalTokenizerSpec({ tokenizerRunDir: 'r', alphas: [1.5] })).toThrow(/alphas\[0\]/);
     expect(() => validateEvalTokenizerSpec({ tokenizerRunDir: 'r', deltaMode: 'abs', deltas: [2.5] })).toThrow(/deltas\[0\]/);
@@ -124,14 +131,31 @@ describe('eval-tokenizer job', () => {
     expect(flips[2][1]).toBeGreaterThan(0.9); // α(δ−1)/δ = 31/32 expected
 
     const by = (m: string) => rec.scores.filter((s) => s.metric === m);
-    for (const m of ['eval/rfid', 'eval/rkid', 'eval/psnr', 'eval/ssim', 'eval/usage', 'eval/perplexity', 'eval/pfid_mean']) expect(by(m).length, m).toBe(1);
+    for (const m of ['eval/rfid', 'eval/rkid', 'eval/psnr', 'eval/ssim', 'eval/usage', 'eval/perplexity', 'eval/pfid_mean', 'eval/recon_acc']) expect(by(m).length, m).toBe(1);
     expect(by('eval/pfid').length).toBe(6);
     expect(by('eval/pkid').length).toBe(6);
     expect(by('eval/rfid')[0].value).toBe(rfid);
+    const acc = readFeatureNetMeta(path.join(home, 'datasets', 'shapes16')).testAccuracy;
     for (const s of rec.scores) {
       for (const k of BASE_KEYS) expect(s.provenance, `${s.metric} ${k}`).toHaveProperty(k);
-      expect(s.provenance).toMatchObject({ extractorId: id, n: 200, seed: 5, split: 'val', tokenizerRun: 'runs/tok', ema: true });
+      expect(s.provenance).toMatchObject({ extractorId: id, extractorAccuracy: acc, n: 200, seed: 5, split: 'val', tokenizerRun: 'runs/tok', ema: true });
     }
+    expect(grid.extractorAccuracy).toBe(acc);
+    // KID subsets are min(1000, ⌊N/2⌋), so the spread over subsets is real
+    for (const s of [...by('eval/rkid'), ...by('eval/pkid')]) expect(s.provenance.kidSubsetSize).toBe(100);
+    expect(by('eval/rkid')[0].provenance.kidStd as number).toBeGreaterThan(1e-6);
+    // effective and expected flip rate per cell
+    for (const s of by('eval/pfid')) {
+      const { alpha, deltaAbs } = s.provenance as { alpha: number; deltaAbs: number };
+      expect(s.provenance.expectedFlipRate).toBeCloseTo((alpha * (deltaAbs - 1)) / deltaAbs, 12);
+    }
+    expect(Math.abs((flips[2][1] as number) - 31 / 32)).toBeLessThan(0.02);
+    // classifier accuracy on perturbed reconstructions: α = 0 cells are the clean reconstructions
+    const paccs = grid.paccs as number[][];
+    expect(paccs.map((r) => r.length)).toEqual([2, 2, 2]);
+    expect(paccs[0]).toEqual([grid.reconAcc, grid.reconAcc]);
+    for (const v of paccs.flat()) expect(v).toBeGreaterThanOrEqual(0);
+    expect(by('eval/recon_acc')[0].value).toBe(grid.reconAcc);
     for (const s of [...by('eval/pfid'), ...by('eval/pkid')]) for (const k of LP_KEYS) expect(s.provenance, `${s.metric} ${k}`).toHaveProperty(k);
     const cell = by('eval/pfid').find((s) => s.provenance.alpha === 1 && s.provenance.deltaAbs === 32)!;
     expect(cell.value).toBe(pfid[2][1]);
@@ -141,6 +165,57 @@ describe('eval-tokenizer job', () => {
     // one unit per cell + 1 for rFID
     expect(rec.progress[rec.progress.length - 1]).toEqual([7, 7]);
     expect(rec.logs.filter((l) => l.level === 'warn')).toEqual([]); // N = 200 ≥ d = 64
+  });
+
+  it('eval/recon_acc is the lab classifier\'s top-1 accuracy on the clean reconstructions, computed directly', () => {
+    const dsDir = path.join(home, 'datasets', 'shapes16');
+    const tok = loadTokenizer(path.join(home, 'runs', 'tok'), { ema: true });
+    const net = loadFeatureNet(dsDir);
+    const ds = openPackedDataset(dsDir);
+    try {
+      const S = tok.config.imageSize, C = tok.config.channels;
+      let hits = 0, realHits = 0, n = 0;
+      for (const b of ds.split('val').batches({ batchSize: 64, seed: 0, shuffle: false })) {
+        const rec = tf.tidy(() => tok.decodeLatent(tok.quantize(tok.encode(tf.tensor4d(b.x, [b.n, S, S, C]))).e).dataSync() as Float32Array);
+        const probs = net.embed(toImageGrid(rec), b.n).probs;
+        const realProbs = net.embed(b.x, b.n).probs;
+        for (let i = 0; i < b.n; i++) {
+          const row = Array.from(probs.subarray(i * 4, (i + 1) * 4));
+          if (row.indexOf(Math.max(...row)) === b.y[i]) hits++;
+          const rr = Array.from(realProbs.subarray(i * 4, (i + 1) * 4));
+          if (rr.indexOf(Math.max(...rr)) === b.y[i]) realHits++;
+        }
+        n += b.n;
+      }
+      expect(net.meta.numClasses).toBe(4);
+      expect(grid.reconAcc).toBe(hits / n);
+      // the extractor's own accuracy on the real val images is the meta's testAccuracy; top1Hits agrees
+      expect(realHits / n).toBeCloseTo(net.meta.testAccuracy, 2);
+    } finally {
+      ds.close();
+      net.dispose();
+      tok.dispose();
+    }
+  });
+
+  it('top1Hits counts argmax = label, first maximum on ties', () => {
+    const probs = Float32Array.from([0.1, 0.7, 0.2, 0.5, 0.5, 0, 0.2, 0.3, 0.5]);
+    expect(top1Hits(probs, Int32Array.from([1, 0, 2]), 3)).toBe(3);
+    expect(top1Hits(probs, Int32Array.from([0, 1, 1]), 3)).toBe(0);
+  });
+
+  it('refuses a feature net below the accuracy floor, and a share δ that is one code of K, before computing', async () => {
+    const acc = readFeatureNetMeta(path.join(home, 'datasets', 'shapes16')).testAccuracy;
+    const floor = Math.min(1, Math.ceil((acc + 0.01) * 100) / 100);
+    const r = ctxFor('eval-floor');
+    await expect(evalTokenizer({ ...gridSpec, minExtractorAccuracy: floor }, r.ctx)).rejects.toThrow(
+      new RegExp(`the feature network of datasets/shapes16 has test accuracy ${acc.toFixed(2)}, below the floor ${floor.toFixed(2)}: FID in its feature space is not trustworthy\\. Retrain it \\(train-feature-net with more steps\\) or lower minExtractorAccuracy`),
+    );
+    expect(r.rec.scores).toEqual([]);
+    // K = 32: 0.02·32 = 0.64 rounds to 1 code
+    const d = ctxFor('eval-delta1');
+    await expect(evalTokenizer({ ...gridSpec, deltaMode: 'share', deltas: [0.25, 0.02] }, d.ctx)).rejects.toThrow(/deltas\[1\]: is 0\.02 of K = 32, which is 1 code: a cell with one code perturbs nothing\. Use δ ≥ 2\/K/);
+    expect(d.rec.scores).toEqual([]);
   });
 
   it('a cell depends only on its own (α, δ, seed): recomputed alone it is identical', async () => {
