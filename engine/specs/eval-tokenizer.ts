@@ -65,7 +65,8 @@ export function validateEvalTokenizerSpec(input: unknown): EvalTokenizerSpec {
   const deltaMode = str(o, 'deltaMode', 'share', ['share', 'abs'] as const);
   const alphas = numList(o, 'alphas', [0.1, 0.3, 0.5, 0.7, 0.9], 0, 1);
   const deltas =
-    deltaMode === 'share' ? numList(o, 'deltas', [0.01, 0.05, 0.1], 0, 1) : numList(o, 'deltas', [2, 8, 16], 1, 1_000_000);
+    // default shares: 0.03 is the smallest round share that is ≥ 2 codes for every preset (0.03·64 → 2); 0.01 of K = 64 is 1 code
+    deltaMode === 'share' ? numList(o, 'deltas', [0.03, 0.05, 0.1], 0, 1) : numList(o, 'deltas', [2, 8, 16], 1, 1_000_000);
   if (deltaMode === 'abs') deltas.forEach((d, i) => {
     if (!Number.isInteger(d)) throw new SpecError(`deltas[${i}]`, `is ${d}, not a whole number of codes`, 'Use integers with deltaMode "abs", or shares of K with "share".');
     // without K only the absolute case can be checked here; shares are checked against the tokenizer's K

@@ -3,7 +3,7 @@
 import type { JsonObject } from '../../preload/contract';
 import type { Command } from './commands';
 import { intOpt } from './commands';
-import { numList } from './commands-train';
+import { numList, parsePercent } from './commands-train';
 import { printJson, runJob, UsageError, withLab } from './util';
 import type { Lab } from '../host/lab';
 
@@ -16,21 +16,40 @@ async function follow(lab: Lab, start: () => ReturnType<Lab['startJob']>, json: 
   return 0;
 }
 
-function deltaSpec(v: string | boolean | undefined): { deltas?: number[]; deltaMode?: 'share' | 'abs' } {
-  const d = numList(v, 'delta');
-  if (!d) return {};
-  return { deltas: d, deltaMode: d.every((x) => x < 1) ? 'share' : 'abs' };
+/**
+ * `--delta 8,16` are codes; `--delta 2%,5%` (or numbers with `--delta-mode share`) are shares of K.
+ * A δ that comes to one code is refused by the spec (absolute) or by the host against the tokenizer's K (share).
+ */
+export function deltaSpec(v: string | boolean | undefined, mode?: string | boolean): { deltas?: number[]; deltaMode?: 'share' | 'abs' } {
+  if (mode !== undefined && mode !== 'abs' && mode !== 'share') throw new UsageError(`--delta-mode is "${String(mode)}"; use abs (codes) or share (of K)`);
+  if (v === undefined) {
+    if (mode !== undefined) throw new UsageError('--delta-mode needs --delta');
+    return {};
+  }
+  if (typeof v !== 'string') throw new UsageError('--delta takes a comma-separated list: codes (8,16) or shares of K (2%,5%)');
+  const parts = v.split(',').map((x) => x.trim()).filter(Boolean);
+  const pct = parts.map(parsePercent);
+  if (pct.every((x) => x !== null)) {
+    if (mode === 'abs') throw new UsageError('--delta: shares of K (%) with --delta-mode abs; drop --delta-mode or give numbers of codes');
+    return { deltas: pct as number[], deltaMode: 'share' };
+  }
+  if (pct.some((x) => x !== null)) throw new UsageError('--delta mixes shares (%) and codes; write all of them one way');
+  const d = numList(v, 'delta') as number[];
+  if (mode === 'share') return { deltas: d, deltaMode: 'share' };
+  const frac = d.find((x) => !Number.isInteger(x));
+  if (frac !== undefined) throw new UsageError(`--delta ${frac} is not a whole number of codes; write shares of K as ${Number((frac * 100).toPrecision(12))}% or add --delta-mode share`);
+  return { deltas: d, deltaMode: 'abs' };
 }
 
 const evalTokenizer: Command = {
   words: ['eval', 'tokenizer'],
-  usage: 'eval tokenizer <run> [--alpha 0.1,…] [--delta 0.01,…] [--n N] [--seed S]',
+  usage: 'eval tokenizer <run> [--alpha 0.1,…] [--delta 8,16 | 2%,5%] [--delta-mode abs|share] [--n N] [--seed S]',
   summary: 'rFID and a pFID grid on the held-out split',
-  options: { alpha: { type: 'string' }, delta: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' } },
+  options: { alpha: { type: 'string' }, delta: { type: 'string' }, 'delta-mode': { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' } },
   async run({ home, opts, args }) {
     const id = intOpt(args[0], 'run');
     if (id === undefined) throw new UsageError('eval tokenizer needs a tokenizer run id');
-    const spec: JsonObject = { tokenizer: id, ...deltaSpec(opts.delta) };
+    const spec: JsonObject = { tokenizer: id, ...deltaSpec(opts.delta, opts['delta-mode']) };
     const a = numList(opts.alpha, 'alpha');
     if (a) spec.alphas = a;
     const n = intOpt(opts.n, 'n');
@@ -45,13 +64,13 @@ const evalTokenizer: Command = {
 
 const sweep: Command = {
   words: ['sweep'],
-  usage: 'sweep --tokenizers 3,5 --alpha 0.3,0.9 --delta 0.1,0.3 [--n N] [--seed S]',
+  usage: 'sweep --tokenizers 3,5 --alpha 0.3,0.9 --delta 10%,30% [--delta-mode abs|share] [--n N] [--seed S]',
   summary: 'pFID grid over tokenizers × α × δ (queued jobs)',
-  options: { tokenizers: { type: 'string' }, alpha: { type: 'string' }, delta: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, name: { type: 'string' } },
+  options: { tokenizers: { type: 'string' }, alpha: { type: 'string' }, delta: { type: 'string' }, 'delta-mode': { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, name: { type: 'string' } },
   async run({ home, opts }) {
     const tokenizers = numList(opts.tokenizers, 'tokenizers');
     const alphas = numList(opts.alpha, 'alpha');
-    const d = deltaSpec(opts.delta);
+    const d = deltaSpec(opts.delta, opts['delta-mode']);
     const deltas = d.deltas;
     if (!tokenizers || !alphas || !deltas) throw new UsageError('sweep needs --tokenizers, --alpha and --delta lists');
     return withLab(home, async (lab) => {

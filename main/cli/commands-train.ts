@@ -5,10 +5,10 @@ import type { Command } from './commands';
 import { intOpt } from './commands';
 import { printJson, runJob, UsageError, withLab } from './util';
 
-/** `alpha=1,beta=0.1,delta=0.025` → {alpha: 1, beta: 0.1, delta: 0.025}; words stay strings. */
+/** `alpha=1,beta=0.1,delta=2.5%` → {alpha: 1, beta: 0.1, delta: "2.5%"}; words (and percentages) stay strings. */
 export function parseKv(v: string | boolean | undefined, flag: string): Record<string, number | string | boolean> | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw new UsageError(`--${flag} takes key=value pairs, e.g. --${flag} alpha=1,delta=0.025`);
+  if (typeof v !== 'string') throw new UsageError(`--${flag} takes key=value pairs, e.g. --${flag} alpha=1,delta=2.5%`);
   const out: Record<string, number | string | boolean> = {};
   for (const part of v.split(',').filter(Boolean)) {
     const [k, val] = part.split('=');
@@ -25,7 +25,31 @@ export function numList(v: string | boolean | undefined, flag: string): number[]
   return xs;
 }
 
-/** The LP option as the spec wants it: δ below 1 is a share of K, from 1 up an absolute count. */
+/** `2%` → 0.02 (through the decimal string, so `2.4%` is exactly the double 0.024); null when not a percentage. */
+export function parsePercent(v: string): number | null {
+  const m = /^\s*([0-9]*\.?[0-9]+)\s*%\s*$/.exec(v);
+  return m ? Number(`${m[1]}e-2`) : null;
+}
+
+/**
+ * δ of the CLI: a share of K only when written as one (`2%`, or a number with deltaMode=share);
+ * otherwise an absolute number of codes (`delta=1` means one code, and is refused by the validator).
+ */
+export function cliDelta(v: number | string | boolean, mode: unknown, flag: string): { delta: number; deltaMode: 'abs' | 'share' } {
+  if (mode !== undefined && mode !== 'abs' && mode !== 'share') throw new UsageError(`${flag}: deltaMode is "${String(mode)}"; use deltaMode=abs (codes) or deltaMode=share (of K)`);
+  if (typeof v === 'string') {
+    const share = parsePercent(v);
+    if (share === null) throw new UsageError(`${flag}: delta "${v}" is neither a number of codes (delta=8) nor a share of K (delta=2%)`);
+    if (mode === 'abs') throw new UsageError(`${flag}: delta ${v} is a share of K but deltaMode=abs; drop deltaMode or write the number of codes`);
+    return { delta: share, deltaMode: 'share' };
+  }
+  if (typeof v !== 'number') throw new UsageError(`${flag}: delta needs a value, e.g. delta=8 (codes) or delta=2% (of K)`);
+  if (mode === 'share') return { delta: v, deltaMode: 'share' };
+  if (!Number.isInteger(v)) throw new UsageError(`${flag}: delta ${v} is not a whole number of codes; write a share of K as delta=${Number((v * 100).toPrecision(12))}% or add deltaMode=share`);
+  return { delta: v, deltaMode: 'abs' };
+}
+
+/** The LP option as the spec wants it: δ is codes unless written as a share (`delta=2%` or deltaMode=share). */
 export function lpFromCli(kv: Record<string, number | string | boolean> | undefined): JsonObject | undefined {
   if (!kv) return undefined;
   const lp: JsonObject = { ...kv };
@@ -33,7 +57,7 @@ export function lpFromCli(kv: Record<string, number | string | boolean> | undefi
     lp.includeSelf = kv.include_self;
     delete lp.include_self;
   }
-  if (typeof kv.delta === 'number' && kv.deltaMode === undefined) lp.deltaMode = kv.delta < 1 ? 'share' : 'abs';
+  if (kv.delta !== undefined) Object.assign(lp, cliDelta(kv.delta, kv.deltaMode, '--lp'));
   return lp;
 }
 

@@ -3,7 +3,7 @@
 import type { Dataset, JobKind, JsonObject, RunKind, RunSummary, StartJobRequest } from '../../preload/contract';
 import { validateDatasetBuildSpec } from '../../engine/specs/dataset-build';
 import { validateEvalGeneratorSpec } from '../../engine/specs/eval-generator';
-import { validateEvalTokenizerSpec } from '../../engine/specs/eval-tokenizer';
+import { DEFAULT_MIN_EXTRACTOR_ACCURACY, gridDeltaProblem, validateEvalTokenizerSpec } from '../../engine/specs/eval-tokenizer';
 import { validateExtractTokensSpec } from '../../engine/specs/extract-tokens';
 import { validatePosttrainSpec } from '../../engine/specs/posttrain';
 import { validateTrainFeatureNetSpec } from '../../engine/specs/train-feature-net';
@@ -11,7 +11,7 @@ import { validateSampleSpec } from '../../engine/specs/sample';
 import { validateSelftestSpec } from '../../engine/specs/selftest';
 import { validateTrainGeneratorSpec } from '../../engine/specs/train-generator';
 import { validateTrainTokenizerSpec } from '../../engine/specs/train-tokenizer';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Repo } from './store/repo';
 
@@ -96,6 +96,33 @@ function featureNetFirst(env: PrepEnv, d: Dataset & { path: string }): Prerequis
 }
 const TOKENIZER_KINDS: RunKind[] = ['tokenizer', 'post-train'];
 
+/** Built-in datasets (shapes, MNIST) have feature networks the lab can vouch for; a user ImageFolder's may not reach 0.9. */
+export function isBuiltInDataset(d: Pick<Dataset, 'source' | 'kind'>): boolean {
+  return /^(builtin:)?(shapes|mnist)$/.test(d.source);
+}
+
+/**
+ * The spec with the accuracy floor of the dataset's feature network filled in when the caller gave none:
+ * 0.9 for built-in datasets, 0 for user ImageFolders (their classes may be hard to separate at all).
+ */
+function withAccuracyFloor(raw: unknown, d: (Pick<Dataset, 'source' | 'kind'>) | null): Record<string, unknown> {
+  const o = { ...((raw ?? {}) as Record<string, unknown>) };
+  if (o.minExtractorAccuracy === undefined) o.minExtractorAccuracy = d === null || isBuiltInDataset(d) ? DEFAULT_MIN_EXTRACTOR_ACCURACY : 0;
+  return o;
+}
+
+/** The codebook size K of a tokenizer run, from its config.json (the model config); null when unreadable. */
+export function tokenizerK(home: string, runId: number): number | null {
+  const file = join(home, runRel(runId), 'config.json');
+  if (!existsSync(file)) return null;
+  try {
+    const c = JSON.parse(readFileSync(file, 'utf8')) as { model?: { K?: unknown } };
+    return typeof c.model?.K === 'number' ? c.model.K : null;
+  } catch {
+    return null;
+  }
+}
+
 const PREPS: Partial<Record<JobKind, JobPrep>> = {
   'train-tokenizer': {
     runKind: 'tokenizer',
@@ -122,7 +149,11 @@ const PREPS: Partial<Record<JobKind, JobPrep>> = {
     prepare: (raw, env) => {
       const tok = resolveRun(env.repo, (raw as Record<string, unknown>).tokenizer, TOKENIZER_KINDS, 'tokenizer');
       const d = datasetOfRun(env.repo, tok);
-      const s = validateEvalTokenizerSpec({ ...without(raw, 'tokenizer'), tokenizerRunDir: runRel(tok.id), datasetPath: d.path });
+      const s = validateEvalTokenizerSpec({ ...without(withAccuracyFloor(raw, d), 'tokenizer'), tokenizerRunDir: runRel(tok.id), datasetPath: d.path });
+      // a grid δ that is one code of this tokenizer's K perturbs nothing: refuse before queueing (the engine checks again)
+      const K = tokenizerK(env.home, tok.id);
+      const bad = K === null ? null : gridDeltaProblem(s, K);
+      if (bad) throw bad;
       return { spec: asJson(s), seed: s.seed, datasetId: d.id, parentId: tok.id, name: `rFID/pFID of tokenizer ${tok.id}` };
     },
   },
@@ -137,7 +168,7 @@ const PREPS: Partial<Record<JobKind, JobPrep>> = {
       const gen = resolveRun(env.repo, o.generator, ['generator'], 'generator');
       const d = datasetOfRun(env.repo, gen);
       const dec = o.decoder === undefined || o.decoder === null ? null : resolveRun(env.repo, o.decoder, TOKENIZER_KINDS, 'decoder');
-      const s = validateEvalGeneratorSpec({ ...without(raw, 'generator', 'decoder'), generatorRunDir: runRel(gen.id), decoderRunDir: dec ? runRel(dec.id) : '', datasetPath: d.path });
+      const s = validateEvalGeneratorSpec({ ...without(withAccuracyFloor(raw, d), 'generator', 'decoder'), generatorRunDir: runRel(gen.id), decoderRunDir: dec ? runRel(dec.id) : '', datasetPath: d.path });
       return { spec: asJson(s), seed: s.seed, datasetId: d.id, parentId: gen.id, name: `gFID of generator ${gen.id}${dec ? ` decoded by ${dec.id}` : ''}` };
     },
   },
@@ -148,7 +179,8 @@ const PREPS: Partial<Record<JobKind, JobPrep>> = {
       const tok = resolveRun(env.repo, o.tokenizer, ['tokenizer'], 'tokenizer');
       const gen = resolveRun(env.repo, o.generator, ['generator'], 'generator');
       if (gen.parentId !== tok.id) throw new Error(`generator: run ${gen.id} was trained on tokenizer ${gen.parentId}, not ${tok.id}; post-training needs a generator of this tokenizer.`);
-      const s = validatePosttrainSpec({ ...without(raw, 'tokenizer', 'generator'), tokenizerRunDir: runRel(tok.id), generatorRunDir: runRel(gen.id) });
+      const d = tok.datasetId === null ? null : resolveDataset(env.repo, tok.datasetId);
+      const s = validatePosttrainSpec({ ...without(withAccuracyFloor(raw, d), 'tokenizer', 'generator'), tokenizerRunDir: runRel(tok.id), generatorRunDir: runRel(gen.id) });
       return { spec: asJson(s), seed: s.seed, datasetId: tok.datasetId, parentId: tok.id, name: `post-trained decoder of ${tok.id} (σ ${s.sigma}, generator ${gen.id})` };
     },
   },

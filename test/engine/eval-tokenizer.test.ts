@@ -80,7 +80,7 @@ describe('eval-tokenizer spec', () => {
       tokenizerRunDir: 'runs/1',
       datasetPath: '',
       alphas: [0.1, 0.3, 0.5, 0.7, 0.9],
-      deltas: [0.01, 0.05, 0.1],
+      deltas: [0.03, 0.05, 0.1],
       deltaMode: 'share',
       includeSelf: true,
       selection: 'bernoulli',
