@@ -1,14 +1,14 @@
 // α × δ heat maps, one panel per tokenizer, on ONE colour scale (min..max over every panel) so a
 // colour means the same pFID in every panel; the values are printed in the cells.
 import { fmtNum, HEAT_SCHEME } from './style';
-import type { HeatmapCell, HeatmapFigure, HeatmapInput, HeatmapPanel } from './types';
+import type { HeatmapCell, HeatmapFigure, HeatmapInput, HeatmapPanel, HeatmapPanelInput } from './types';
 
 export const DEFAULT_HEATMAP_TITLES = { x: 'δ (nearest codes sampled from)', y: 'α (token perturbation rate)' };
 
 const finite = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
 
 /** Min..max over every finite value of every panel; [0, 1] when there is none. */
-export function sharedDomain(panels: HeatmapInput['panels']): [number, number] {
+export function sharedDomain(panels: Pick<HeatmapPanelInput, 'values'>[]): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;
   for (const p of panels) for (const row of p.values) for (const v of row) if (finite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }

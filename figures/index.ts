@@ -4,5 +4,5 @@ export * from './types';
 export { correlationFigure, coefficientText, leastSquares, labelAnchor } from './correlation';
 export { heatmapFigure, sharedDomain, DEFAULT_HEATMAP_TITLES } from './heatmap';
 export { barFigure } from './bar';
-export { lineFigure, MARKER_MAX_POINTS } from './line';
+export { lineFigure, logTicks, MARKER_MAX_POINTS } from './line';
 export { PALETTE, colorAt, fmtNum, FONT, SIZES } from './style';

@@ -1,7 +1,7 @@
 // Figure definition → Plotly data + layout, for the app (renderer/src/lib/plot.ts draws it).
 // The same derived data as figures/vega.ts: same points, fitted line, label positions, colour
 // domain and colours, so a chart in the app and in the report agree.
-import { FONT, SIZES } from './style';
+import { fmtNum, FONT, SIZES } from './style';
 import type { BarFigure, CorrelationFigure, FigureDef, HeatmapFigure, LabelPos, LineFigure } from './types';
 
 export type PlotlyTrace = Record<string, unknown>;
@@ -18,12 +18,13 @@ const TEXT_POSITION: Record<LabelPos, string> = {
 
 const axisTitle = (text: string | undefined | null): Record<string, unknown> => (text ? { title: { text, font: { size: SIZES.axisTitle } } } : {});
 
-function baseLayout(title: string | undefined): PlotlyLayout {
+/** Title at the top left, the (horizontal) legend between it and the plot. */
+function baseLayout(title: string | undefined, legend = false): PlotlyLayout {
   return {
     font: { family: FONT, size: SIZES.tick },
-    ...(title ? { title: { text: title, x: 0, xanchor: 'left', font: { size: SIZES.title } } } : {}),
-    margin: { l: 64, r: 16, t: title ? 44 : 24, b: 52 },
-    legend: { orientation: 'h', x: 0, y: 1.02, yanchor: 'bottom' },
+    ...(title ? { title: { text: title, x: 0, xref: 'container', xanchor: 'left', y: 1, yref: 'container', yanchor: 'top', pad: { l: 8, t: 8 }, font: { size: SIZES.title } } } : {}),
+    margin: { l: 64, r: 16, t: (title ? 36 : 12) + (legend ? 26 : 0), b: 52 },
+    legend: { orientation: 'h', x: 0, y: 1.01, yanchor: 'bottom' },
   };
 }
 
@@ -56,7 +57,7 @@ function correlationPlotly(def: CorrelationFigure): PlotlyFigure {
   const left = def.corner.endsWith('left');
   const top = def.corner.startsWith('top');
   const layout: PlotlyLayout = {
-    ...baseLayout(def.title),
+    ...baseLayout(def.title, def.groups.length > 0),
     xaxis: { ...axisTitle(def.xTitle), range: [...def.xRange], zeroline: false },
     yaxis: { ...axisTitle(def.yTitle), range: [...def.yRange], zeroline: false },
     annotations: def.annotation.length
@@ -87,8 +88,8 @@ function heatmapPlotly(def: HeatmapFigure): PlotlyFigure {
       texttemplate: '%{text}', textfont: { size: SIZES.cell }, xgap: 1, ygap: 1,
       hovertemplate: `${p.title}<br>α %{y}, δ %{x}: ${def.colorTitle} %{z:.4g}<extra></extra>`,
     });
-    layout[`xaxis${sfx}`] = { type: 'category', ...(bottomRow ? axisTitle(def.xTitle) : {}) };
-    layout[`yaxis${sfx}`] = { type: 'category', ...(k % cols === 0 ? axisTitle(def.yTitle) : {}) };
+    layout[`xaxis${sfx}`] = { type: 'category', ticks: '', showgrid: false, ...(bottomRow ? axisTitle(def.xTitle) : {}) };
+    layout[`yaxis${sfx}`] = { type: 'category', ticks: '', showgrid: false, ...(k % cols === 0 ? axisTitle(def.yTitle) : {}) };
     (layout.annotations as unknown[]).push({ xref: `x${sfx} domain`, yref: `y${sfx} domain`, x: 0.5, y: 1, yanchor: 'bottom', xanchor: 'center', showarrow: false, text: `<b>${p.title}</b>`, font: { size: SIZES.axisTitle } });
   });
   return { data, layout };
@@ -108,7 +109,7 @@ function barPlotly(def: BarFigure): PlotlyFigure {
     };
   });
   const layout: PlotlyLayout = {
-    ...baseLayout(def.title),
+    ...baseLayout(def.title, def.groups.length > 0),
     barmode: 'overlay',
     xaxis: { type: 'category', categoryorder: 'array', categoryarray: def.rows.map((r) => r.label), ...axisTitle(def.xTitle) },
     yaxis: { ...axisTitle(def.yTitle), range: [...def.yRange] },
@@ -125,8 +126,11 @@ function linePlotly(def: LineFigure): PlotlyFigure {
     ...baseLayout(def.title),
     legend: { orientation: 'v', x: 1.02, y: 1, xanchor: 'left' },
     margin: { l: 64, r: 16, t: def.title ? 44 : 16, b: 52 },
-    xaxis: axisTitle(def.xTitle),
-    yaxis: { ...axisTitle(def.yTitle), type: def.logY ? 'log' : 'linear' },
+    xaxis: { ...axisTitle(def.xTitle), zeroline: false },
+    yaxis: {
+      ...axisTitle(def.yTitle), type: def.logY ? 'log' : 'linear', zeroline: false,
+      ...(def.yTicks ? { tickvals: def.yTicks, ticktext: def.yTicks.map((v) => fmtNum(v)), range: [Math.log10(def.yTicks[0]), Math.log10(def.yTicks[def.yTicks.length - 1])] } : {}),
+    },
   };
   return { data, layout };
 }

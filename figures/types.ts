@@ -161,6 +161,8 @@ export interface LineFigure {
   logY: boolean;
   /** Points with a non-finite value (or ≤ 0 on a log axis) are dropped. */
   series: (LineSeriesInput & { color: string; markers: boolean })[];
+  /** Labelled y ticks on a log axis (both back ends), null on a linear one. */
+  yTicks: number[] | null;
 }
 
 export type FigureDef = CorrelationFigure | HeatmapFigure | BarFigure | LineFigure;

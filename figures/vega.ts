@@ -267,12 +267,14 @@ function lineSpec(def: LineFigure, width: number, height: number | undefined): V
     data: [{ name: 'points', values: pts }, { name: 'markers', source: 'points', transform: [{ type: 'filter', expr: 'datum.markers' }] }],
     scales: [
       { name: 'x', type: 'linear', domain: { data: 'points', field: 'x' }, range: 'width', zero: false, nice: true },
-      { name: 'y', type: def.logY ? 'log' : 'linear', domain: { data: 'points', field: 'y' }, range: 'height', zero: false, nice: true },
+      def.yTicks
+        ? { name: 'y', type: 'log', domain: [def.yTicks[0], def.yTicks[def.yTicks.length - 1]], range: 'height', nice: false }
+        : { name: 'y', type: def.logY ? 'log' : 'linear', domain: { data: 'points', field: 'y' }, range: 'height', zero: false, nice: true },
       { name: 'color', type: 'ordinal', domain: def.series.map((s) => s.name), range: def.series.map((s) => s.color) },
     ],
     axes: [
       { orient: 'bottom', scale: 'x', title: def.xTitle, grid: true, tickCount: 6, labelOverlap: 'greedy', labelSeparation: 6 },
-      { orient: 'left', scale: 'y', title: def.yTitle, grid: true, ...(def.logY ? { format: '~g' } : {}) },
+      { orient: 'left', scale: 'y', title: def.yTitle, grid: true, ...(def.yTicks ? { values: def.yTicks, format: '~g' } : {}) },
     ],
     legends: def.series.length > 1 ? [{ stroke: 'color', orient: 'right', symbolType: 'stroke', symbolStrokeWidth: 2.5 }] : [],
     marks: [

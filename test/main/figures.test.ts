@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { barFigure, correlationFigure, heatmapFigure, leastSquares, lineFigure, type FigureDef } from '../../figures';
+import { barFigure, correlationFigure, heatmapFigure, leastSquares, lineFigure, logTicks, sharedDomain, type FigureDef } from '../../figures';
 import { labelBox, PLACER_AREA } from '../../figures/correlation';
 import { toPlotly } from '../../figures/plotly';
 import { toVega } from '../../figures/vega';
@@ -187,6 +187,17 @@ describe('heat map figure', () => {
     expect(data[2].text).toEqual([['5', '—'], ['8', '9']]);
   });
 
+  it('takes column labels and an explicit domain (the app: δ as a share of K, the scale of the tokenizers shown)', () => {
+    const values = [[20, 21], [22, 23]];
+    const domain = sharedDomain([{ values }, { values: [[18, null]] }]);
+    expect(domain).toEqual([18, 23]);
+    const def = heatmapFigure({ colorTitle: 'pFID', domain, panels: [{ title: 't', alphas: [0.5, 0.9], deltas: [100, 200], values, deltaLabels: ['2.4% K', '4.9% K'] }] });
+    const { data, layout } = toPlotly(def);
+    expect(data[0].x).toEqual(['2.4% K', '4.9% K']);
+    expect(data[0].y).toEqual(['0.5', '0.9']);
+    expect(layout.coloraxis).toMatchObject({ cmin: 18, cmax: 23 });
+  });
+
   it('prints the cell values in the SVG', async () => {
     const { svg } = await renderFigure(heat(), { scale: 1 });
     expect(svg).toContain('>17.8<');
@@ -213,8 +224,13 @@ describe('bar and line figures', () => {
     expect(data.map((t) => t.mode)).toEqual(['lines+markers', 'lines']);
     expect((layout.yaxis as { type: string }).type).toBe('log');
     expect(new Set(def.series.map((s) => s.color)).size).toBe(2);
-    const spec = toVega(def) as { scales: { name: string; type: string }[] };
-    expect(spec.scales.find((s) => s.name === 'y')!.type).toBe('log');
+    const spec = toVega(def) as { scales: { name: string; type: string; domain: number[] }[] };
+    const y = spec.scales.find((s) => s.name === 'y')!;
+    expect(y.type).toBe('log');
+    // The log ticks bound the data, and both back ends label the same ones.
+    expect(y.domain).toEqual([0.02, 1]);
+    expect((layout.yaxis as { tickvals: number[] }).tickvals).toEqual(def.yTicks);
+    expect(logTicks(0.0116, 0.52)).toEqual([0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1]);
   });
 });
 

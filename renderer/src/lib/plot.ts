@@ -1,6 +1,8 @@
 // Plotly as a Svelte attachment: newPlot once, react on change, purge on teardown.
 import Plotly from 'plotly.js-dist-min';
 import type { Attachment } from 'svelte/attachments';
+import { toPlotly } from '../../../figures/plotly';
+import type { FigureDef } from '../../../figures/types';
 
 export type PlotData = Record<string, unknown>[];
 export type PlotLayout = Record<string, unknown>;
@@ -17,6 +19,12 @@ export function plot(data: PlotData, layout: PlotLayout = {}): Attachment<HTMLEl
     void Plotly.react(node, data, { ...BASE_LAYOUT, ...layout }, { displaylogo: false, responsive: true });
     return () => Plotly.purge(node);
   };
+}
+
+/** A shared figure definition (figures/) drawn with Plotly: the same chart the report renders. */
+export function plotFigure(def: FigureDef): Attachment<HTMLElement> {
+  const { data, layout } = toPlotly(def);
+  return plot(data, layout);
 }
 
 export async function plotToPng(node: HTMLElement): Promise<string> {
