@@ -7,6 +7,14 @@ import { numList, parsePercent } from './commands-train';
 import { printJson, runJob, UsageError, withLab } from './util';
 import type { Lab } from '../host/lab';
 
+/** `--min-extractor-accuracy 0.8`: the floor on the feature network's test accuracy (default: 0.9 built-in datasets, 0 ImageFolders). */
+export function accuracyFloor(spec: JsonObject, v: string | boolean | undefined): JsonObject {
+  if (v === undefined) return spec;
+  const x = Number(v);
+  if (typeof v !== 'string' || !Number.isFinite(x) || x < 0 || x > 1) throw new UsageError('--min-extractor-accuracy takes a number between 0 and 1, e.g. 0.8');
+  return { ...spec, minExtractorAccuracy: x };
+}
+
 async function follow(lab: Lab, start: () => ReturnType<Lab['startJob']>, json: boolean): Promise<number> {
   const final = await runJob(lab, start);
   if (final.status !== 'done') return final.status === 'queued' ? 0 : 1;
@@ -43,9 +51,9 @@ export function deltaSpec(v: string | boolean | undefined, mode?: string | boole
 
 const evalTokenizer: Command = {
   words: ['eval', 'tokenizer'],
-  usage: 'eval tokenizer <run> [--alpha 0.1,…] [--delta 8,16 | 2%,5%] [--delta-mode abs|share] [--n N] [--seed S]',
+  usage: 'eval tokenizer <run> [--alpha 0.1,…] [--delta 8,16 | 2%,5%] [--delta-mode abs|share] [--n N] [--seed S] [--min-extractor-accuracy F]',
   summary: 'rFID and a pFID grid on the held-out split',
-  options: { alpha: { type: 'string' }, delta: { type: 'string' }, 'delta-mode': { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' } },
+  options: { alpha: { type: 'string' }, delta: { type: 'string' }, 'delta-mode': { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, 'min-extractor-accuracy': { type: 'string' } },
   async run({ home, opts, args }) {
     const id = intOpt(args[0], 'run');
     if (id === undefined) throw new UsageError('eval tokenizer needs a tokenizer run id');
@@ -57,7 +65,7 @@ const evalTokenizer: Command = {
     const seed = intOpt(opts.seed, 'seed');
     if (seed !== undefined) spec.seed = seed;
     return withLab(home, async (lab) => {
-      return await follow(lab, () => lab.startJob({ kind: 'eval-tokenizer', spec }), Boolean(opts.json));
+      return await follow(lab, () => lab.startJob({ kind: 'eval-tokenizer', spec: accuracyFloor(spec, opts['min-extractor-accuracy']) }), Boolean(opts.json));
     });
   },
 };
@@ -92,9 +100,9 @@ const sweep: Command = {
 
 const evalGenerator: Command = {
   words: ['eval', 'generator'],
-  usage: 'eval generator <run> --cfg 0,1.5 [--n-per-class N] [--decoder R]',
+  usage: 'eval generator <run> --cfg 0,1.5 [--n-per-class N] [--decoder R] [--min-extractor-accuracy F]',
   summary: 'gFID, IS, precision/recall, KID with and without CFG',
-  options: { cfg: { type: 'string' }, 'n-per-class': { type: 'string' }, decoder: { type: 'string' }, seed: { type: 'string' }, schedule: { type: 'string' }, power: { type: 'string' } },
+  options: { cfg: { type: 'string' }, 'n-per-class': { type: 'string' }, decoder: { type: 'string' }, seed: { type: 'string' }, schedule: { type: 'string' }, power: { type: 'string' }, 'min-extractor-accuracy': { type: 'string' } },
   async run({ home, opts, args }) {
     const id = intOpt(args[0], 'run');
     if (id === undefined) throw new UsageError('eval generator needs a generator run id');
@@ -108,16 +116,16 @@ const evalGenerator: Command = {
     if (opts.schedule) spec.schedule = String(opts.schedule);
     if (opts.power) spec.power = Number(opts.power);
     return withLab(home, async (lab) => {
-      return await follow(lab, () => lab.startJob({ kind: 'eval-generator', spec }), Boolean(opts.json));
+      return await follow(lab, () => lab.startJob({ kind: 'eval-generator', spec: accuracyFloor(spec, opts['min-extractor-accuracy']) }), Boolean(opts.json));
     });
   },
 };
 
 const posttrain: Command = {
   words: ['posttrain'],
-  usage: 'posttrain <tokenizer-run> --generator <run> [--sigma 0.7] [--cfg 0,1.5]',
+  usage: 'posttrain <tokenizer-run> --generator <run> [--sigma 0.7] [--cfg 0,1.5] [--min-extractor-accuracy F]',
   summary: 'fine-tune the decoder on generator tokens; gFID before and after',
-  options: { generator: { type: 'string' }, sigma: { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' }, cfg: { type: 'string' }, 'n-per-class': { type: 'string' } },
+  options: { generator: { type: 'string' }, sigma: { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' }, cfg: { type: 'string' }, 'n-per-class': { type: 'string' }, 'min-extractor-accuracy': { type: 'string' } },
   async run({ home, opts, args }) {
     const tok = intOpt(args[0], 'tokenizer-run');
     const gen = intOpt(opts.generator, 'generator');
@@ -129,12 +137,15 @@ const posttrain: Command = {
     if (opts.lr !== undefined) spec.lr = Number(opts.lr);
     const cfgScales = numList(opts.cfg, 'cfg') ?? [0, 1.5];
     const nPerClass = intOpt(opts['n-per-class'], 'n-per-class', 50);
+    // the same floor for the post-training (which checks it up front) and the gFIDs before and after
+    const floor = accuracyFloor({}, opts['min-extractor-accuracy']);
+    Object.assign(spec, floor);
     return withLab(home, async (lab) => {
       const post = await runJob(lab, () => lab.startJob({ kind: 'posttrain', spec }));
       if (post.status !== 'done') return post.status === 'queued' ? 0 : 1;
       // gFID before (the main-trained decoder) and after (the post-trained one), same samples
-      const before = await runJob(lab, () => lab.startJob({ kind: 'eval-generator', spec: { generator: gen, cfgScales, nPerClass: nPerClass ?? 50 } }), true);
-      const after = await runJob(lab, () => lab.startJob({ kind: 'eval-generator', spec: { generator: gen, decoder: post.id, cfgScales, nPerClass: nPerClass ?? 50 } }), true);
+      const before = await runJob(lab, () => lab.startJob({ kind: 'eval-generator', spec: { generator: gen, cfgScales, nPerClass: nPerClass ?? 50, ...floor } }), true);
+      const after = await runJob(lab, () => lab.startJob({ kind: 'eval-generator', spec: { generator: gen, decoder: post.id, cfgScales, nPerClass: nPerClass ?? 50, ...floor } }), true);
       const gfid = async (runId: number): Promise<Map<number, number>> =>
         new Map((await lab.getRun(runId)).scores.filter((s) => s.metric === 'gen/gfid').map((s) => [(s.provenance.cfg as { scale: number }).scale, s.value]));
       const [b, a] = [await gfid(before.id), await gfid(after.id)];

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 // the command table first: commands-train and commands import each other, and the bin loads them in this order
 import '../../main/cli/commands';
 import { cliDelta, lpFromCli, parseKv, parsePercent } from '../../main/cli/commands-train';
-import { deltaSpec } from '../../main/cli/commands-eval';
+import { accuracyFloor, deltaSpec } from '../../main/cli/commands-eval';
 import { isBuiltInDataset, prepareJob, tokenizerK } from '../../main/host/job-prep';
 import { openDb } from '../../main/host/store/db';
 import { Repo } from '../../main/host/store/repo';
@@ -41,6 +41,12 @@ describe('CLI δ: codes unless written as a share', () => {
     expect(() => deltaSpec('0.02,0.05')).toThrow(/0\.02 is not a whole number of codes; write shares of K as 2% or add --delta-mode share/);
     expect(() => deltaSpec('2%,8')).toThrow(/mixes shares/);
     expect(() => deltaSpec('2%', 'abs')).toThrow(/--delta-mode abs/);
+  });
+
+  it('--min-extractor-accuracy sets the floor, absent leaves it to the host, out of range is refused', () => {
+    expect(accuracyFloor({ n: 5 }, '0.8')).toEqual({ n: 5, minExtractorAccuracy: 0.8 });
+    expect(accuracyFloor({ n: 5 }, undefined)).toEqual({ n: 5 });
+    expect(() => accuracyFloor({}, '80')).toThrow(/between 0 and 1/);
   });
 });
 
