@@ -10,6 +10,8 @@ import { Generator, type GeneratorConfig } from '../../engine/models/transformer
 import { writeGeneratorMeta } from '../../engine/models/generator-store';
 import { saveCheckpoint, snapshotTraining } from '../../engine/train/checkpoint';
 import { resolveCfgSchedule } from '../../engine/specs/eval-generator';
+import { validateSampleSpec } from '../../engine/specs/sample';
+import { gallerySettings } from '../../engine/jobs/sample';
 import { CLASSES, makeHome, recorder, stubLoader, type Home } from './eval-generator.fixture';
 
 let h: Home;
@@ -55,6 +57,14 @@ describe("CFG schedule 'auto'", () => {
     expect(resolveCfgSchedule('auto', 'raster')).toBe('constant');
     expect(resolveCfgSchedule('constant', 'rar')).toBe('constant');
     expect(resolveCfgSchedule('cosine-power', 'raster')).toBe('cosine-power');
+  });
+
+  it('galleries resolve it the same way (spec default auto, power default kept at 1)', () => {
+    const spec = validateSampleSpec({ generatorRunDir: 'runs/2', scales: [2] });
+    expect(spec).toMatchObject({ schedule: 'auto', power: 1 });
+    expect(gallerySettings(spec, 'rar').map((g) => g.cfg)).toEqual([null, { scale: 2, schedule: 'cosine-power', power: 1 }]);
+    expect(gallerySettings(spec, 'raster')[1].cfg).toEqual({ scale: 2, schedule: 'constant', power: 1 });
+    expect(gallerySettings({ ...spec, schedule: 'constant' }, 'rar')[1].cfg).toMatchObject({ schedule: 'constant' });
   });
 
   it('RAR samples with the cosine-power ramp and the raster GPT with constant guidance; provenance records the resolved schedule and arch', async () => {
