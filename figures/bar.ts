@@ -7,9 +7,15 @@ export function barFigure(input: BarInput): BarFigure {
   const rows = input.rows.filter((r) => Number.isFinite(r.value));
   const names = [...new Set(rows.map((r) => r.group ?? ''))];
   const groups: Legend[] = names.filter((g) => g !== '').map((g) => ({ name: g, color: colorAt(names.indexOf(g)) }));
+  const seen = new Set<string>();
   const out = rows.map((r) => {
     const s = r.spread !== undefined && r.spread !== null && Number.isFinite(r.spread) ? Math.abs(r.spread) : null;
-    return { ...r, spread: s, color: colorAt(names.indexOf(r.group ?? '')), lo: s === null ? null : r.value - s, hi: s === null ? null : r.value + s };
+    // The category shown under the bar: the label, made unique if two rows share one.
+    let key = r.label;
+    if (seen.has(key) && r.group) key = `${r.label} (${r.group})`;
+    for (let n = 2; seen.has(key); n++) key = `${r.label} #${n}`;
+    seen.add(key);
+    return { ...r, key, spread: s, color: colorAt(names.indexOf(r.group ?? '')), lo: s === null ? null : r.value - s, hi: s === null ? null : r.value + s };
   });
   const tops = out.map((r) => r.hi ?? r.value);
   const bottoms = out.map((r) => r.lo ?? r.value);

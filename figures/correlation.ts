@@ -157,6 +157,9 @@ export function correlationFigure(input: CorrelationInput): CorrelationFigure {
       const inside = overlap(b, { x0: 0, y0: 0, x1: W, y1: H });
       cost += (area(b) - inside) * 20;
       if (fit) cost += segmentHits(px(fit.x[0]), py(fit.y[0]), px(fit.x[1]), py(fit.y[1]), b) * 30;
+      // A label nearer another point than its own reads as that point's.
+      const own = boxDistance(b, P[i].x, P[i].y);
+      P.forEach((q, j) => { if (j !== i && boxDistance(b, q.x, q.y) < own + 2) cost += 60; });
       if (cost < best.cost) best = { pos, cost };
     });
     positions[i] = best.pos;
@@ -176,6 +179,12 @@ export function correlationFigure(input: CorrelationInput): CorrelationFigure {
     annotation,
     corner,
   };
+}
+
+function boxDistance(b: Box, x: number, y: number): number {
+  const dx = Math.max(b.x0 - x, 0, x - b.x1);
+  const dy = Math.max(b.y0 - y, 0, y - b.y1);
+  return Math.hypot(dx, dy);
 }
 
 /** How many of 101 samples along a segment fall inside a box. */

@@ -103,7 +103,7 @@ function barPlotly(def: BarFigure): PlotlyFigure {
     const rs = def.rows.filter((r) => (r.group ?? '') === g);
     return {
       type: 'bar', name: g || def.yTitle, showlegend: g !== '',
-      x: rs.map((r) => r.label), y: rs.map((r) => r.value), marker: { color: rs.map((r) => r.color) },
+      x: rs.map((r) => r.key), y: rs.map((r) => r.value), marker: { color: rs.map((r) => r.color) },
       error_y: { type: 'data', array: rs.map((r) => r.spread ?? 0), visible: rs.some((r) => r.spread !== null && r.spread !== undefined), color: '#111', thickness: 1.3, width: 5 },
       hovertemplate: '%{x}: %{y:.4g} ± %{error_y.array:.3g}<extra></extra>',
     };
@@ -111,7 +111,7 @@ function barPlotly(def: BarFigure): PlotlyFigure {
   const layout: PlotlyLayout = {
     ...baseLayout(def.title, def.groups.length > 0),
     barmode: 'overlay',
-    xaxis: { type: 'category', categoryorder: 'array', categoryarray: def.rows.map((r) => r.label), ...axisTitle(def.xTitle) },
+    xaxis: { type: 'category', categoryorder: 'array', categoryarray: def.rows.map((r) => r.key), tickangle: def.rows.length > 8 ? -35 : 0, ...axisTitle(def.xTitle) },
     yaxis: { ...axisTitle(def.yTitle), range: [...def.yRange] },
   };
   return { data, layout };

@@ -134,7 +134,8 @@ export interface BarFigure {
   title?: string;
   xTitle?: string;
   yTitle: string;
-  rows: (BarRowInput & { color: string; lo: number | null; hi: number | null })[];
+  /** `key`: the unique category drawn under the bar (the label, disambiguated if repeated). */
+  rows: (BarRowInput & { key: string; color: string; lo: number | null; hi: number | null })[];
   groups: Legend[];
   yRange: [number, number];
 }

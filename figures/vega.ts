@@ -217,13 +217,17 @@ function heatmapSpec(def: HeatmapFigure, width: number, height: number | undefin
 }
 
 function barSpec(def: BarFigure, width: number, height: number | undefined): VegaSpec {
-  const rows = def.rows.map((r, i) => ({ ...r, key: String(i), group: r.group ?? '' }));
+  const rows = def.rows.map((r) => ({ ...r, group: r.group ?? '' }));
   const avail = width - 2 * PADDING - 70;
-  const labelW = Math.max(...rows.map((r) => textWidth(r.label, SIZES.tick)), 0);
+  const labelW = Math.max(...rows.map((r) => textWidth(r.key, SIZES.tick)), 0);
   const rotate = labelW + 8 > avail / Math.max(1, rows.length);
+  // Vega's headless bounds of rotated labels push a spec title off the top; draw it as a mark above
+  // the legend instead (the 'fit' layout includes it).
+  const titleMark = def.title
+    ? [{ type: 'text', name: 'figure-title', encode: { enter: { x: { value: -50 }, y: { value: def.groups.length ? -34 : -14 }, baseline: { value: 'bottom' }, text: { value: def.title }, fontSize: { value: SIZES.title }, fontWeight: { value: 'bold' }, fill: { value: '#111' } } } }]
+    : [];
   return {
-    ...base(def.title, width, height, Math.round(width * 0.55)),
-    signals: [{ name: 'barLabels', value: rows.map((r) => r.label) }],
+    ...base(undefined, width, height, Math.round(width * 0.55)),
     data: [{ name: 'rows', values: rows }, { name: 'errors', values: rows.filter((r) => r.lo !== null && r.hi !== null) }],
     scales: [
       { name: 'x', type: 'band', domain: rows.map((r) => r.key), range: 'width', paddingInner: 0.25, paddingOuter: 0.15 },
@@ -232,13 +236,13 @@ function barSpec(def: BarFigure, width: number, height: number | undefined): Veg
     ],
     axes: [
       {
-        orient: 'bottom', scale: 'x', title: def.xTitle ?? null, labelAngle: rotate ? -35 : 0, labelAlign: rotate ? 'right' : 'center', labelBaseline: rotate ? 'top' : 'top', labelLimit: 200,
-        encode: { labels: { update: { text: { signal: 'barLabels[+datum.value]' } } } },
+        orient: 'bottom', scale: 'x', title: def.xTitle ?? null, labelAngle: rotate ? -35 : 0, labelAlign: rotate ? 'right' : 'center', labelBaseline: 'top', labelLimit: 200,
       },
       { orient: 'left', scale: 'y', title: def.yTitle, grid: true },
     ],
     legends: def.groups.length ? [{ fill: 'color', orient: 'top', direction: 'horizontal', symbolType: 'square' }] : [],
     marks: [
+      ...titleMark,
       {
         type: 'rect', name: 'bar-marks', from: { data: 'rows' },
         encode: { enter: { x: { scale: 'x', field: 'key' }, width: { scale: 'x', band: 1 }, y: { scale: 'y', field: 'value' }, y2: { scale: 'y', value: Math.max(def.yRange[0], 0) }, fill: { field: 'color' } } },

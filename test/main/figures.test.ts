@@ -215,6 +215,11 @@ describe('bar and line figures', () => {
     expect(data.flatMap((t) => t.y as number[])).toEqual(POINTS.map((p) => p.y));
     const spec = toVega(def) as { data: { name: string; values: { lo: number; hi: number }[] }[] };
     expect(spec.data.find((d) => d.name === 'errors')!.values).toHaveLength(4);
+    // A tokenizer shown twice (±LP) gets two categories, the same in both back ends.
+    const twice = barFigure({ yTitle: 'y', rows: [{ label: 'a', value: 1, group: '−LP' }, { label: 'a', value: 2, group: '+LP' }] });
+    expect(twice.rows.map((r) => r.key)).toEqual(['a', 'a (+LP)']);
+    expect(toPlotly(twice).data.map((t) => t.x)).toEqual([['a'], ['a (+LP)']]);
+    expect((toVega(twice) as { scales: { name: string; domain: string[] }[] }).scales[0].domain).toEqual(['a', 'a (+LP)']);
   });
 
   it('line: markers on short series only, log axis, distinct colours', () => {
