@@ -89,12 +89,20 @@ export function protocolOf(metric: string, provenance: Record<string, unknown>):
   const out: Protocol = { extractorId: str(p.extractorId), split: str(p.split), n: num(p.n), seed: num(p.seed) };
   const family = protocolFamily(metric);
   if (family === 'pfid-grid' || family === 'pfid-cell') {
+    // δ as the grid was given: a grid in shares of K (deltaMode 'share', as the study sweeps tokenizers
+    // of different K) is compared on the shares, one in codes ('abs') on the codes. Without a
+    // recorded mode (older rows; the host fills it from the eval run's config) the codes decide.
+    const mode = str(p.deltaMode);
+    out.deltaMode = mode;
+    const share = mode === 'share';
     if (family === 'pfid-grid') {
       out.alphas = axis(p.alphas);
-      out.deltasAbs = axis(p.deltasAbs);
+      if (share) out.deltasShare = axis(p.deltasShare);
+      else out.deltasAbs = axis(p.deltasAbs);
     } else {
       out.alpha = num(p.alpha);
-      out.deltaAbs = num(p.deltaAbs);
+      if (share) out.deltaShare = num(p.deltaShare);
+      else out.deltaAbs = num(p.deltaAbs);
     }
     out.includeSelf = bool(p.includeSelf);
     out.selection = str(p.selection);
@@ -141,8 +149,11 @@ const LABELS: Record<string, string> = {
   seed: 'seed',
   alphas: 'α',
   alpha: 'α',
+  deltaMode: 'δ given as',
   deltasAbs: 'δ (codes)',
   deltaAbs: 'δ (codes)',
+  deltasShare: 'δ (share of K)',
+  deltaShare: 'δ (share of K)',
   includeSelf: 'include-self',
   selection: 'selection',
   anchor: 'anchor',
@@ -163,6 +174,7 @@ function valueText(field: string, v: ProtocolValue | undefined): string {
     return `${v.scale ?? 'unknown'} ${sched}`;
   }
   if (field === 'includeSelf') return v ? 'yes' : 'no';
+  if (field === 'deltaMode') return v === 'share' ? 'share of K' : 'codes';
   return String(v);
 }
 

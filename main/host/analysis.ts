@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { correlateAll, FEW_POINTS, shownInterval } from '../../engine/metrics/correlation';
 import type { Protocol } from '../../engine/metrics/provenance';
-import { describeField, describeProtocol, protocolDiff, protocolKey, protocolOf } from '../../engine/metrics/provenance';
+import { describeField, describeProtocol, protocolDiff, protocolFamily, protocolKey, protocolOf } from '../../engine/metrics/provenance';
 import type { CorrelationExclusion, CorrelationProtocol, CorrelationRequest, CorrelationResult, CorrelationSide, JsonObject, RunSummary, ScoreRow, Sweep, SweepSpec } from '../../preload/contract';
 import type { Repo } from './store/repo';
 
@@ -111,11 +111,30 @@ export function correlateScores(repo: Repo, req: CorrelationRequest): Correlatio
     const p = s.provenance;
     return runIdOf(p.decoderRun) ?? runIdOf(p.tokenizerRun) ?? (TOKENIZER_KINDS.has(s.runKind) ? s.runId : s.parentId);
   };
+  // Older pFID rows do not record whether δ was given in codes or as a share of K; the eval run's
+  // config (its spec as queued) does, and the protocol compares δ the way the grid gave it.
+  const modes = new Map<number, string | null>();
+  const withMode = (s: ScoreRow): ScoreRow => {
+    if (protocolFamily(s.metric) !== 'pfid-grid' && protocolFamily(s.metric) !== 'pfid-cell') return s;
+    if (typeof s.provenance.deltaMode === 'string') return s;
+    if (!modes.has(s.runId)) {
+      let mode: string | null = null;
+      try {
+        const m = repo.runExtras(s.runId).config.deltaMode;
+        mode = typeof m === 'string' ? m : null;
+      } catch {
+        // no config: the mode stays unknown
+      }
+      modes.set(s.runId, mode);
+    }
+    const mode = modes.get(s.runId);
+    return mode ? { ...s, provenance: { ...s.provenance, deltaMode: mode } } : s;
+  };
   const genWhere = `for arch ${req.arch ?? '?'} at ${req.cfgScale === 0 ? 'CFG 0 (without CFG)' : `CFG ${req.cfgScale}`}`;
 
   const pick = (which: 'x' | 'y', metric: string, wanted: string | undefined): SidePick => {
     const candidates = new Map<number, ScoreRow[]>();
-    for (const s of repo.listScores({ metric })) {
+    for (const s of repo.listScores({ metric }).map(withMode)) {
       const o = owner(s);
       if (o === null) continue;
       if (requested && !requested.has(o)) {

@@ -128,7 +128,7 @@ describe('protocol keys', () => {
     [
       'eval/pfid_mean',
       pfidMean,
-      [{ extractorId: 'lab-b2' }, { n: 200 }, { seed: 1 }, { split: 'train' }, { alphas: [0.5, 0.8] }, { deltasAbs: [20, 41] }, { includeSelf: true }, { selection: 'exact' }, { anchor: 'code' }],
+      [{ extractorId: 'lab-b2' }, { n: 200 }, { seed: 1 }, { split: 'train' }, { alphas: [0.5, 0.8] }, { deltasAbs: [20, 41] }, { includeSelf: true }, { selection: 'exact' }, { anchor: 'code' }, { deltaMode: 'abs' }],
       [{ tokenizerRun: 'runs/9' }, { dataset: 'datasets/2' }, { extractorAccuracy: 0.5 }, { deltasShare: [0.1, 0.2] }, { K: 128 }, { somethingNew: 1 }],
     ],
     [
@@ -156,6 +156,21 @@ describe('protocol keys', () => {
       for (const ch of otherChanges) expect(key(metric, { ...base, ...ch }), JSON.stringify(ch)).toBe(k0);
     });
   }
+
+  it('δ is compared as the grid gave it: shares of K in a share grid (tokenizers of different K compare), codes otherwise', () => {
+    const share = { ...pfidMean, deltaMode: 'share' };
+    expect(key('eval/pfid_mean', { ...share, deltasAbs: [80, 160], K: 256 })).toBe(key('eval/pfid_mean', share));
+    expect(key('eval/pfid_mean', { ...share, deltasShare: [0.3125, 0.7] })).not.toBe(key('eval/pfid_mean', share));
+    const abs = { ...pfidMean, deltaMode: 'abs' };
+    expect(key('eval/pfid_mean', { ...abs, deltasShare: [0.1, 0.2], K: 200 })).toBe(key('eval/pfid_mean', abs));
+    expect(key('eval/pfid_mean', abs)).not.toBe(key('eval/pfid_mean', share));
+    // a mode not recorded is unknown: not the same protocol as either
+    expect(key('eval/pfid_mean', pfidMean)).not.toBe(key('eval/pfid_mean', abs));
+    const cellShare = { ...cell, deltaMode: 'share' };
+    expect(key('eval/pfid', { ...cellShare, deltaAbs: 80 })).toBe(key('eval/pfid', cellShare));
+    expect(key('eval/pfid', { ...cellShare, deltaShare: 0.5 })).not.toBe(key('eval/pfid', cellShare));
+    expect(describeProtocol(protocolOf('eval/pfid_mean', share))).toContain('δ (share of K) = {0.3125, 0.625}');
+  });
 
   it('the grid’s order, a constant schedule’s unused power and field order do not matter; a missing field is unknown, not a default', () => {
     expect(key('eval/pfid_mean', { ...pfidMean, alphas: [0.9, 0.5] })).toBe(key('eval/pfid_mean', pfidMean));

@@ -32,9 +32,9 @@ const pfidProv = (tok: number, extractorId: string, n = 100): Record<string, unk
 });
 
 /** One more evaluation of a tokenizer (a second sweep): an eval run with an eval/pfid_mean at N = n. */
-function evalAgain(repo: Repo, tok: number, value: number, n: number, extractorId = 'fx1'): number {
-  const ev = repo.createRun({ kind: 'eval', jobKind: 'eval-tokenizer', name: `ev${tok}-n${n}`, config: {}, seed: 0, parentId: tok, appVersion: 't' });
-  repo.insertScore(ev.id, 'eval/pfid_mean', value, pfidProv(tok, extractorId, n) as JsonObject);
+function evalAgain(repo: Repo, tok: number, value: number, n: number, extractorId = 'fx1', config: JsonObject = {}, prov: Record<string, unknown> = {}): number {
+  const ev = repo.createRun({ kind: 'eval', jobKind: 'eval-tokenizer', name: `ev${tok}-n${n}`, config, seed: 0, parentId: tok, appVersion: 't' });
+  repo.insertScore(ev.id, 'eval/pfid_mean', value, { ...pfidProv(tok, extractorId, n), ...prov } as JsonObject);
   return ev.id;
 }
 
@@ -136,6 +136,36 @@ describe('correlation across tokenizers', () => {
     expect(chosen.excluded.filter((e) => /N = 100, the chosen protocol has N = 200/.test(e.reason))).toHaveLength(6);
     expect(chosen.warnings[0]).toMatch(/only 4 tokenizers/);
     expect(() => correlateScores(repo, { ...base, xProtocol: 'nonsense' })).toThrow(/xProtocol: no eval\/pfid_mean score .* has that protocol; available: .*N = 100.*\(6 tokenizers\).*N = 200.*\(4 tokenizers\)/);
+  });
+
+  it('a grid given as shares of K compares tokenizers of different K on the shares; a grid in codes on the codes', () => {
+    const { repo } = lab();
+    const toks = X.map((_, i) => {
+      const t = repo.createRun({ kind: 'tokenizer', jobKind: 'train-tokenizer', name: `k${i % 2 ? 256 : 64}`, config: {}, seed: 0, appVersion: 't' });
+      repo.markFinished(t.id, 'done', null, {});
+      const K = i % 2 ? 256 : 64;
+      // δ = 10% of K: 6 codes for K = 64, 26 for K = 256; the mode is only in the eval run's config, as in older rows
+      evalAgain(repo, t.id, X[i], 100, 'fx1', { deltaMode: 'share', deltas: [0.1] }, { deltasAbs: [Math.round(0.1 * K)], deltasShare: [0.1], K });
+      gfid(repo, t.id, [[0, Y[i]]]);
+      return t.id;
+    });
+    const r = correlateScores(repo, { ...base, runIds: toks });
+    expect(r.points.map((p) => p.tokenizerId)).toEqual(toks);
+    expect(r.chosen.x.description).toContain('δ (share of K) = {0.1}');
+    expect(coef(r).r).toBeCloseTo(pearson(X, Y), 12);
+    // a grid in codes: δ = 7 codes is another protocol than δ = 6 whatever the share; the four at 6 codes are used
+    const { repo: repo2 } = lab();
+    const toks2 = X.map((_, i) => {
+      const t = repo2.createRun({ kind: 'tokenizer', jobKind: 'train-tokenizer', name: `t${i}`, config: {}, seed: 0, appVersion: 't' });
+      repo2.markFinished(t.id, 'done', null, {});
+      const K = i < 4 ? 64 : 256;
+      evalAgain(repo2, t.id, X[i], 100, 'fx1', { deltaMode: 'abs', deltas: [6] }, { deltasAbs: [i < 4 ? 6 : 7], deltasShare: [6 / K], K });
+      gfid(repo2, t.id, [[0, Y[i]]]);
+      return t.id;
+    });
+    const r2 = correlateScores(repo2, { ...base, runIds: toks2 });
+    expect(r2.points.map((p) => p.tokenizerId)).toEqual(toks2.slice(0, 4));
+    expect(r2.excluded.filter((e) => /δ \(codes\) = \{7\}, the chosen protocol has δ \(codes\) = \{6\}/.test(e.reason))).toHaveLength(2);
   });
 
   it('a tie between protocols goes to the newest', () => {

@@ -25,15 +25,21 @@ export interface ScoreTable {
  * The fields that define how a number was computed, as engine/metrics/provenance.ts protocolOf
  * (the renderer may not import engine/): a column compares tokenizers only at one of them.
  */
-const PROTOCOL_FIELDS = ['extractorId', 'split', 'n', 'seed', 'alphas', 'deltasAbs', 'includeSelf', 'selection', 'anchor', 'arch', 'cfg', 'temperature', 'topK', 'topP', 'nPerClass'] as const;
-const LABEL: Record<string, string> = { extractorId: 'extractor', n: 'N', alphas: 'α', deltasAbs: 'δ (codes)', nPerClass: 'samples per class', cfg: 'CFG', topK: 'top-k', topP: 'top-p' };
+const PROTOCOL_FIELDS = ['extractorId', 'split', 'n', 'seed', 'alphas', 'deltaMode', 'deltasAbs', 'deltasShare', 'includeSelf', 'selection', 'anchor', 'arch', 'cfg', 'temperature', 'topK', 'topP', 'nPerClass'] as const;
+const LABEL: Record<string, string> = { extractorId: 'extractor', n: 'N', alphas: 'α', deltaMode: 'δ given as', deltasAbs: 'δ (codes)', deltasShare: 'δ (share of K)', nPerClass: 'samples per class', cfg: 'CFG', topK: 'top-k', topP: 'top-p' };
 
 function protocolFields(metric: string, p: JsonObject): Record<string, string> {
   const grid = metric === 'eval/pfid_mean';
   const gen = metric.startsWith('gen/');
   const out: Record<string, string> = {};
   for (const f of PROTOCOL_FIELDS) {
-    if (!grid && ['alphas', 'deltasAbs', 'includeSelf', 'selection', 'anchor'].includes(f)) continue;
+    if (!grid && ['alphas', 'deltaMode', 'deltasAbs', 'deltasShare', 'includeSelf', 'selection', 'anchor'].includes(f)) continue;
+    // δ as the grid gave it (codes or shares of K). Rows that do not record the mode leave δ to the
+    // correlation, which reads it from the eval run's config: a share grid over tokenizers of
+    // different K has different codes and must not be flagged.
+    if (f === 'deltasAbs' && p.deltaMode !== 'abs') continue;
+    if (f === 'deltasShare' && p.deltaMode !== 'share') continue;
+    if (f === 'deltaMode' && p.deltaMode === undefined) continue;
     if (!gen && ['arch', 'cfg', 'temperature', 'topK', 'topP', 'nPerClass'].includes(f)) continue;
     let v: unknown = p[f];
     if (Array.isArray(v)) v = [...(v as number[])].sort((a, b) => a - b);
