@@ -22,9 +22,17 @@ export interface FeatureNetMeta {
   numClasses: number;
   /** Top-1 accuracy on the dataset's val split. */
   testAccuracy: number;
-  trainedOn: { dataset: string; split: 'train'; n: number };
+  /** Accuracy on the held-out training images the plateau test used (null: none). */
+  heldOutAccuracy?: number | null;
+  /** n: training images seen (fresh) or used (split). */
+  trainedOn: { dataset: string; split: 'train'; n: number; source?: 'fresh' | 'split'; augment?: 'none' | 'shift' };
   seed: number;
-  epochs: number;
+  steps?: number;
+  /** Legacy field of networks trained for a fixed number of epochs. */
+  epochs?: number;
+  stoppedBy?: 'plateau' | 'budget';
+  /** The metric self-test (engine/metrics/self-test.ts SelfTestResult), null when skipped. */
+  selfTest?: JsonObject | null;
 }
 
 export interface Embedding {

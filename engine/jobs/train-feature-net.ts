@@ -8,7 +8,11 @@ import { deriveSeed } from '../rng';
 import type { JsonObject } from '../protocol';
 import { throwIfCancelled, type Job, type JobContext } from './types';
 import { openPackedDataset, type PackedSplit } from '../data/packed';
-import type { Batch, BatchOptions } from '../data/types';
+import type { DatasetKind } from '../data/types';
+import { u8ToUnit } from '../data/packed';
+import { SHAPE_CLASSES, generateShapes } from '../data/shapes';
+import { Rng } from '../rng';
+import { metricSelfTest, type SelfTestResult } from '../metrics/self-test';
 import { FEATURE_NET_DIR, embedSplit, embedWith, writeSplitStats, type FeatureNetMeta } from '../features';
 import { FeatureNet, featureNetArch, featureNetId, type FeatureNetArch } from '../models/feature-net';
 import { validateTrainFeatureNetSpec, type TrainFeatureNetSpec } from '../specs/train-feature-net';
@@ -27,6 +31,20 @@ export interface FeatureNetData {
   datasetDir: string;
   /** Dataset path as recorded in meta.json. */
   label: string;
+  /** The dataset's kind: built-in shapes can train on fresh procedural images. */
+  kind: DatasetKind;
+}
+
+/** Top-1 accuracy of n images (uint8-derived floats in [-1,1]). */
+function accuracyOf(net: FeatureNet, x: Float32Array, y: Int32Array, n: number): number {
+  const { imageSize: S, channels: C } = net.arch;
+  const per = S * S * C;
+  let correct = 0;
+  for (let i = 0; i < n; i += 256) {
+    const b = Math.min(256, n - i);
+    correct += tf.tidy(() => net.loss(tf.tensor4d(x.subarray(i * per, (i + b) * per), [b, S, S, C]), tf.tensor1d(y.subarray(i, i + b), 'int32')).correct.dataSync()[0]);
+  }
+  return n > 0 ? correct / n : 0;
 }
 
 /** Top-1 accuracy on a whole split. */
@@ -42,6 +60,24 @@ function accuracy(net: FeatureNet, split: PackedSplit): number {
   return split.n > 0 ? correct / split.n : 0;
 }
 
+/** Shifts each image by up to ±m pixels in x and y (edge pixels repeat), in place of a copy. */
+export function shiftImages(x: Float32Array, n: number, S: number, C: number, m: number, rng: Rng): Float32Array {
+  const out = new Float32Array(x.length);
+  const per = S * S * C;
+  for (let b = 0; b < n; b++) {
+    const dx = rng.int(2 * m + 1) - m, dy = rng.int(2 * m + 1) - m;
+    for (let yy = 0; yy < S; yy++) {
+      const sy = Math.min(S - 1, Math.max(0, yy - dy));
+      for (let xx = 0; xx < S; xx++) {
+        const sx = Math.min(S - 1, Math.max(0, xx - dx));
+        const o = b * per + (yy * S + xx) * C, i = b * per + (sy * S + sx) * C;
+        for (let c = 0; c < C; c++) out[o + c] = x[i + c];
+      }
+    }
+  }
+  return out;
+}
+
 /** Replaces `dest` by `tmp` with two renames, so readers never see a half-written folder. */
 function swapIn(tmp: string, dest: string): void {
   const old = `${dest}.old-${process.pid}-${Date.now()}`;
@@ -50,38 +86,105 @@ function swapIn(tmp: string, dest: string): void {
   fs.rmSync(old, { recursive: true, force: true });
 }
 
+interface StepBatch {
+  x: Float32Array;
+  y: Int32Array;
+  n: number;
+}
+
+/** Where training images come from: fresh procedural shapes, or the training split minus a held-out share. */
+interface TrainSource {
+  kind: 'fresh' | 'split';
+  augment: 'none' | 'shift';
+  /** Images the plateau test measures (never the evaluation split). */
+  heldOut: { x: Float32Array; y: Int32Array; n: number };
+  trainN: number;
+  batch(step: number): StepBatch;
+}
+
+const HELD_OUT_FRESH = 500;
+
+function trainSource(data: FeatureNetData, spec: TrainFeatureNetSpec): TrainSource {
+  const S = data.imageSize, C = data.channels, B = spec.batchSize;
+  const fresh = spec.data === 'fresh' || (spec.data === 'auto' && data.kind === 'shapes' && data.numClasses === SHAPE_CLASSES.length);
+  if (fresh) {
+    if (data.kind !== 'shapes' || data.numClasses !== SHAPE_CLASSES.length) throw new Error(`data 'fresh' needs a built-in shapes dataset (this one is ${data.kind}); use data 'split'`);
+    const draw = (count: number, seed: number): StepBatch => {
+      const d = generateShapes({ count, seed, resolution: S, channels: C as 1 | 3 });
+      return { x: u8ToUnit(d.x), y: d.y, n: count };
+    };
+    return { kind: 'fresh', augment: 'none', heldOut: draw(HELD_OUT_FRESH, deriveSeed(spec.seed, 'featnet-heldout')), trainN: 0, batch: (step) => draw(B, deriveSeed(spec.seed, `featnet-fresh-${step}`)) };
+  }
+  const limit = spec.trainLimit > 0 ? Math.min(spec.trainLimit, data.train.n) : data.train.n;
+  const order = new Int32Array(limit);
+  for (let i = 0; i < limit; i++) order[i] = i;
+  new Rng(deriveSeed(spec.seed, 'featnet-holdout-split')).shuffle(order);
+  const nHeld = limit >= 20 ? Math.max(10, Math.round(limit * spec.holdout)) : 0;
+  const held = order.subarray(0, nHeld);
+  const train = order.slice(nHeld);
+  if (train.length < 2) throw new Error(`the training split has ${train.length} images after the held-out share; the feature network needs more`);
+  const h = data.train.read(held);
+  const augment = spec.augment === 'auto' ? 'shift' : spec.augment;
+  const perEpoch = Math.max(1, Math.floor(train.length / B));
+  let permEpoch = -1;
+  let perm = train;
+  return {
+    kind: 'split',
+    augment,
+    heldOut: nHeld > 0 ? { x: u8ToUnit(h.x), y: h.y, n: nHeld } : { x: new Float32Array(0), y: new Int32Array(0), n: 0 },
+    trainN: train.length,
+    batch: (step) => {
+      const e = Math.floor(step / perEpoch);
+      if (e !== permEpoch) {
+        perm = train.slice();
+        new Rng(deriveSeed(spec.seed, `featnet-epoch-${e}`)).shuffle(perm);
+        permEpoch = e;
+      }
+      const k = step % perEpoch;
+      const idx = perm.subarray(k * B, Math.min(perm.length, (k + 1) * B));
+      const r = data.train.read(idx);
+      let x = u8ToUnit(r.x);
+      if (augment === 'shift') x = shiftImages(x, idx.length, S, C, 2, new Rng(deriveSeed(spec.seed, `featnet-shift-${step}`)));
+      return { x, y: r.y, n: idx.length };
+    },
+  };
+}
+
 /**
  * Trains and writes the feature network; `arch` overrides the default architecture (tests use a
- * narrower net). Training checkpoints (for resume after cancel) live in ctx.runDir.
+ * narrower net). Trains until held-out accuracy plateaus (or the step budget ends), then measures
+ * test accuracy on the val split, runs the metric self-test there, and writes statistics of both
+ * splits. Training checkpoints (for resume after cancel) live in ctx.runDir.
  */
 export async function trainFeatureNetOn(data: FeatureNetData, spec: TrainFeatureNetSpec, ctx: JobContext, arch?: Partial<Omit<FeatureNetArch, 'kind' | 'imageSize' | 'channels' | 'numClasses'>>): Promise<JsonObject> {
   if (data.val.n === 0) throw new Error('the dataset has no validation images; rebuild it with a val share above 0 (the feature network reports its test accuracy on them and evaluations use them)');
   const a = featureNetArch(data.imageSize, data.channels, data.numClasses, arch);
+  const S = a.imageSize, C = a.channels;
+  const src = trainSource(data, spec);
   const net = new FeatureNet(a, spec.seed);
   const opt = new Optimizer(net.params, { kind: 'adam' });
-  const S = a.imageSize, C = a.channels;
-  const limit = spec.trainLimit > 0 ? spec.trainLimit : undefined;
-  const nTrain = Math.min(data.train.n, limit ?? Infinity);
-  if (nTrain < 2) throw new Error(`the training split has ${nTrain} images; the feature network needs more`);
-  const batchOpts = (epoch: number): BatchOptions => ({ batchSize: spec.batchSize, seed: deriveSeed(spec.seed, `featnet-epoch-${epoch}`), shuffle: true, dropLast: nTrain >= spec.batchSize, limit });
-  const stepsPerEpoch = data.train.batchCount(batchOpts(0));
-  const epochs = Math.max(spec.epochs, Math.ceil((spec.minSteps ?? 0) / stepsPerEpoch));
-  const total = epochs * stepsPerEpoch;
-  const sched = { base: spec.lr, warmup: Math.min(20, Math.floor(total / 10)), total, min: spec.lr / 20 };
-  ctx.log('info', `feature network: ${net.numParams()} parameters, d = ${a.featureDim}, ${stepsPerEpoch} steps/epoch × ${epochs} epochs`);
-  let valAcc = 0;
+  const every = Math.min(spec.evalEvery, spec.maxSteps);
+  const checks = Math.ceil(spec.maxSteps / every);
+  const total = checks * every;
+  const sched = { base: spec.lr, warmup: Math.min(50, Math.floor(total / 10)), total, min: spec.lr / 20 };
+  ctx.log('info', `feature network: ${net.numParams()} parameters, d = ${a.featureDim}; ${src.kind === 'fresh' ? 'fresh procedural images every step' : `${src.trainN} training images (${src.augment} augmentation)`}, plateau test on ${src.heldOut.n} held-out images every ${every} steps, budget ${total} steps`);
+  const history: { step: number; acc: number }[] = [];
+  let best = -1, sinceBest = 0;
+  let bestWeights: Record<string, { shape: number[]; data: Float32Array }> | null = null;
+  let stoppedBy: 'plateau' | 'budget' = 'budget';
   try {
-    const loop = await runTrainingLoop<Batch>({
+    const loop = await runTrainingLoop<number>({
       ctx,
       runDir: ctx.runDir,
-      epochs,
-      stepsPerEpoch,
+      epochs: checks,
+      stepsPerEpoch: every,
       checkpointEvery: 0,
       logEvery: 10,
       metricPrefix: 'featnet/',
-      batches: (epoch) => data.train.batches(batchOpts(epoch)),
-      step: (b, info) => {
-        const lr = lrAt(info.step, sched);
+      batches: (epoch) => Array.from({ length: every }, (_, i) => epoch * every + i),
+      step: (s) => {
+        const lr = lrAt(s, sched);
+        const b = src.batch(s);
         const x = tf.tensor4d(b.x, [b.n, S, S, C]);
         const y = tf.tensor1d(b.y, 'int32');
         const kept: { acc?: tf.Scalar } = {};
@@ -94,16 +197,51 @@ export async function trainFeatureNetOn(data: FeatureNetData, spec: TrainFeature
         tf.dispose([x, y, ...Object.values(grads)]);
         return { loss: value, train_acc: kept.acc ?? 0, lr };
       },
-      snapshot: (step, epoch) => snapshotTraining(net.params, opt, null, step, { epoch, seed: spec.seed }),
-      restore: (ck) => restoreTraining(ck, net.params, opt, null),
+      snapshot: (step, epoch) => snapshotTraining(net.params, opt, null, step, { epoch, seed: spec.seed, best, sinceBest, history: history.map((h) => [h.step, h.acc]) }),
+      restore: (ck) => {
+        restoreTraining(ck, net.params, opt, null);
+        best = Number(ck.state.best ?? -1);
+        sinceBest = Number(ck.state.sinceBest ?? 0);
+        for (const [st, acc] of (ck.state.history as [number, number][] | undefined) ?? []) history.push({ step: st, acc });
+      },
       onEpochEnd: (_epoch, _means, step) => {
-        valAcc = accuracy(net, data.val);
-        ctx.metrics([{ name: 'featnet/val_acc', step, value: valAcc }]);
+        if (src.heldOut.n === 0) return;
+        const acc = accuracyOf(net, src.heldOut.x, src.heldOut.y, src.heldOut.n);
+        history.push({ step, acc });
+        ctx.metrics([{ name: 'featnet/heldout_acc', step, value: acc }]);
+        if (acc >= best + spec.minGain) {
+          best = acc;
+          sinceBest = 0;
+          bestWeights = varsToArrays(net.params);
+        } else sinceBest++;
+      },
+      stopAfterEpoch: (_epoch, step) => {
+        if (src.heldOut.n === 0 || step < spec.minSteps || sinceBest < spec.patience) return false;
+        stoppedBy = 'plateau';
+        return true;
       },
     });
-    // a resumed run that had already finished skips onEpochEnd: measure again
-    if (loop.resumedFrom === total) valAcc = accuracy(net, data.val);
     throwIfCancelled(ctx.signal);
+    if (bestWeights && loop.step > 0) {
+      const bw: Record<string, { shape: number[]; data: Float32Array }> = bestWeights;
+      tf.tidy(() => {
+        for (const [k, v] of Object.entries(net.params)) v.assign(tf.tensor(bw[k].data, v.shape, 'float32'));
+      });
+    }
+    if (stoppedBy === 'budget' && src.heldOut.n > 0) ctx.log('warn', `feature network: held-out accuracy was still rising at the step budget (${total} steps, best ${best.toFixed(3)}); a larger maxSteps may give a better extractor`);
+    else ctx.log('info', `feature network: held-out accuracy plateaued at ${best.toFixed(3)} after ${loop.step} steps`);
+    const valAcc = accuracy(net, data.val);
+    ctx.metrics([{ name: 'featnet/val_acc', step: loop.step, value: valAcc }]);
+
+    // Metric self-test on the evaluation split (measures the extractor; trains nothing on it).
+    let selfTest: SelfTestResult | null = null;
+    if (spec.selfTest && data.val.n >= 4) {
+      ctx.progress(0, 1, 'metric self-test');
+      const n = Math.min(data.val.n, 1000);
+      const all = data.val.read(Array.from({ length: n }, (_, i) => i));
+      selfTest = metricSelfTest(u8ToUnit(all.x), { n, h: S, w: S, c: C }, a.featureDim, (x, m) => embedWith(net, x, m).feats, spec.seed);
+      ctx.log(selfTest.passed ? 'info' : 'warn', `metric self-test ${selfTest.passed ? 'passed' : `FAILED: ${selfTest.reason}`} (split-half FID ${selfTest.splitHalfFid.toFixed(2)}; ${selfTest.families.map((f) => `${f.kind} ${f.fid.map((v) => v.toFixed(1)).join('→')}`).join('; ')})`);
+    }
 
     const weights = varsToArrays(net.params);
     const id = featureNetId(a, weights);
@@ -130,9 +268,12 @@ export async function trainFeatureNetOn(data: FeatureNetData, spec: TrainFeature
         featureDim: a.featureDim,
         numClasses: a.numClasses,
         testAccuracy: valAcc,
-        trainedOn: { dataset: data.label, split: 'train', n: nTrain },
+        heldOutAccuracy: best >= 0 ? best : null,
+        trainedOn: { dataset: data.label, split: 'train', n: src.kind === 'fresh' ? loop.step * spec.batchSize : src.trainN, source: src.kind, augment: src.augment },
         seed: spec.seed,
-        epochs,
+        steps: loop.step,
+        stoppedBy,
+        selfTest: selfTest as unknown as JsonObject | null,
       };
       fs.writeFileSync(path.join(tmp, 'meta.json'), JSON.stringify(meta, null, 2));
       swapIn(tmp, dest);
@@ -141,9 +282,14 @@ export async function trainFeatureNetOn(data: FeatureNetData, spec: TrainFeature
       fs.rmSync(tmp, { recursive: true, force: true });
       throw e;
     }
-    ctx.score({ metric: 'featnet/test_accuracy', value: valAcc, provenance: { extractorId: id, n: data.val.n, split: 'val', seed: spec.seed, dataset: data.label } });
+    const prov = { extractorId: id, n: data.val.n, split: 'val', seed: spec.seed, dataset: data.label };
+    ctx.score({ metric: 'featnet/test_accuracy', value: valAcc, provenance: prov });
+    if (selfTest) {
+      ctx.score({ metric: 'featnet/selftest_passed', value: selfTest.passed ? 1 : 0, provenance: { ...prov, n: selfTest.n, selfTest: selfTest as unknown as JsonObject } });
+      ctx.score({ metric: 'featnet/split_half_fid', value: selfTest.splitHalfFid, provenance: { ...prov, n: Math.floor(selfTest.n / 2) } });
+    }
     ctx.artifact('feature-net', path.relative(ctx.home, path.join(dest, 'meta.json')), { extractorId: id, featureDim: a.featureDim });
-    return { extractorId: id, testAccuracy: valAcc, featureDim: a.featureDim, numClasses: a.numClasses, steps: loop.step };
+    return { extractorId: id, testAccuracy: valAcc, heldOutAccuracy: best >= 0 ? best : null, featureDim: a.featureDim, numClasses: a.numClasses, steps: loop.step, stoppedBy, selfTest: selfTest as unknown as JsonObject | null };
   } finally {
     opt.dispose();
     net.dispose();
@@ -156,7 +302,7 @@ export const trainFeatureNet: Job<JsonObject, JsonObject> = async (rawSpec, ctx)
   const ds = openPackedDataset(datasetDir);
   try {
     const [H, , C] = ds.imageShape;
-    return await trainFeatureNetOn({ train: ds.split('train'), val: ds.split('val'), imageSize: H, channels: C, numClasses: ds.manifest.classes.length, datasetDir, label: spec.datasetPath }, spec, ctx);
+    return await trainFeatureNetOn({ train: ds.split('train'), val: ds.split('val'), imageSize: H, channels: C, numClasses: ds.manifest.classes.length, datasetDir, label: spec.datasetPath, kind: ds.manifest.kind }, spec, ctx);
   } finally {
     ds.close();
   }

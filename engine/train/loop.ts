@@ -38,6 +38,8 @@ export interface LoopOptions<B> {
   metricPrefix?: string;
   /** Whether to look for a checkpoint in runDir first (default true). */
   resume?: boolean;
+  /** After onEpochEnd: return true to stop early (e.g. a plateau); the loop saves and returns. */
+  stopAfterEpoch?(epoch: number, step: number): boolean;
 }
 
 export interface LoopResult {
@@ -46,6 +48,8 @@ export interface LoopResult {
   resumedFrom: number | null;
   /** Mean of each logged value over the last epoch run. */
   lastEpochMeans: Record<string, number>;
+  /** True when stopAfterEpoch ended the run before its last epoch. */
+  stoppedEarly: boolean;
 }
 
 export async function runTrainingLoop<B>(o: LoopOptions<B>): Promise<LoopResult> {
@@ -125,9 +129,13 @@ export async function runTrainingLoop<B>(o: LoopOptions<B>): Promise<LoopResult>
     sums = {};
     counts = {};
     if (o.onEpochEnd) await o.onEpochEnd(epoch, lastEpochMeans, step);
+    if (epoch < o.epochs - 1 && o.stopAfterEpoch?.(epoch, step)) {
+      save(epoch + 1);
+      return { step, epoch: epoch + 1, resumedFrom, lastEpochMeans, stoppedEarly: true };
+    }
     const atEnd = epoch === o.epochs - 1;
     if (atEnd || (o.checkpointEvery > 0 && Math.floor(step / o.checkpointEvery) > Math.floor(lastSaved / o.checkpointEvery))) save(epoch + 1);
   }
   if (step !== lastSaved) save(epoch);
-  return { step, epoch, resumedFrom, lastEpochMeans };
+  return { step, epoch, resumedFrom, lastEpochMeans, stoppedEarly: false };
 }

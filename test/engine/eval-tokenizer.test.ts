@@ -52,7 +52,7 @@ beforeAll(async () => {
   // perturbed tokens clearly hurt; on blurry reconstructions, noise can lower FID instead
   writeShapes(path.join(home, 'datasets', 'shapes16'), 600, 200, 1);
   writeShapes(path.join(home, 'datasets', 'bare'), 20, 10);
-  await trainFeatureNet({ datasetPath: 'datasets/shapes16', epochs: 3, minSteps: 0, batchSize: 32, lr: 3e-3, seed: 0 }, ctxFor('featnet').ctx);
+  await trainFeatureNet({ datasetPath: 'datasets/shapes16', minSteps: 0, maxSteps: 60, evalEvery: 30, batchSize: 32, lr: 3e-3, seed: 0, selfTest: false }, ctxFor('featnet').ctx);
   await trainTokenizer(
     {
       datasetPath: 'datasets/shapes16',
@@ -164,7 +164,7 @@ describe('eval-tokenizer job', () => {
     expect(by('eval/psnr')[0].value).toBeGreaterThan(20);
     // one unit per cell + 1 for rFID
     expect(rec.progress[rec.progress.length - 1]).toEqual([7, 7]);
-    expect(rec.logs.filter((l) => l.level === 'warn')).toEqual([]); // N = 200 ≥ d = 64
+    expect(rec.logs.filter((l) => l.level === 'warn')).toEqual([]); // N = 200 ≥ d = 128
   });
 
   it('eval/recon_acc is the lab classifier\'s top-1 accuracy on the clean reconstructions, computed directly', () => {
@@ -229,7 +229,7 @@ describe('eval-tokenizer job', () => {
   it('warns when N is below the feature dimension, and stops on cancel without leaking', async () => {
     const small = ctxFor('eval-small');
     await evalTokenizer({ ...gridSpec, alphas: [0.5], deltas: [8], n: 40 }, small.ctx);
-    expect(small.rec.logs.some((l) => l.level === 'warn' && /below the feature dimension 64/.test(l.message))).toBe(true);
+    expect(small.rec.logs.some((l) => l.level === 'warn' && /below the feature dimension 128/.test(l.message))).toBe(true);
     expect(small.rec.scores.find((s) => s.metric === 'eval/rfid')!.provenance.n).toBe(40);
     const cancelled = ctxFor('eval-cancel', 1);
     const before = tf.memory().numTensors;
