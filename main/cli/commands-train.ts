@@ -165,13 +165,16 @@ export const TRAIN_COMMANDS: Command[] = [trainTokenizer, extract, trainGenerato
 
 const study: Command = {
   words: ['study'],
-  usage: 'study [--plan quick|standard]',
+  usage: 'study [--plan smoke|quick|standard] [--dataset shapes|mnist]',
   summary: 'the headless study: tokenizer zoo, pFID, generators, gFID, ρ',
-  options: { plan: { type: 'string' } },
+  options: { plan: { type: 'string' }, dataset: { type: 'string' } },
   async run({ home, opts }) {
-    const { STUDY_PLANS, runStudy } = await import('../host/study');
-    const plan = STUDY_PLANS[String(opts.plan ?? 'quick')];
-    if (!plan) throw new UsageError(`--plan: use one of ${Object.keys(STUDY_PLANS).join(', ')}`);
+    const { STUDY_PLANS, planFor, runStudy } = await import('../host/study');
+    const name = String(opts.plan ?? 'quick');
+    if (!STUDY_PLANS[name]) throw new UsageError(`--plan: use one of ${Object.keys(STUDY_PLANS).join(', ')}`);
+    const source = String(opts.dataset ?? 'shapes');
+    if (source !== 'shapes' && source !== 'mnist') throw new UsageError(`--dataset: use shapes or mnist (the built-in datasets), got "${source}"`);
+    const plan = planFor(name, source);
     return withLab(home, async (lab) => {
       if (!lab.isWorker) throw new Error('another toklab runs this lab’s queue; stop it or use another --home for the study');
       const report = await runStudy(lab, plan, (l) => process.stderr.write(`study: ${l}\n`));

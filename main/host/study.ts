@@ -1,204 +1,239 @@
-// The headless study of METHOD.md §7 on the built-in shapes dataset: a tokenizer zoo with and
-// without latent perturbation, rFID + pFID grids, raster and RAR generators, gFID with and
-// without CFG, then ρ(pFID, gFID) against ρ(rFID, gFID). Every step is a normal queued job,
-// tagged so that a second `toklab study` reuses what already finished (resumable).
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { CorrelationResult, JsonObject, RunSummary, StartJobRequest } from '../../preload/contract';
+// The headless study of METHOD.md §7 on a built-in dataset (shapes or MNIST): a lab feature network
+// trained until it plateaus, a tokenizer zoo with and without latent perturbation (±LP pairs on
+// several seeds), rFID + pFID grids, raster and RAR generators, gFID and sample accuracy with and
+// without CFG, then ρ(pFID, gFID) against ρ(rFID, gFID) over the study's own runs at one protocol.
+// Every step is a normal queued job, tagged so that a second `toklab study` reuses what finished.
+import type { CorrelationResult, JsonObject, RunDetail, RunSummary, StartJobRequest } from '../../preload/contract';
 import type { Lab } from './lab';
+import { writeStudyReport, type StudyData } from '../report/study-report';
 
-interface TokenizerPlan {
+export interface TokenizerPlan {
+  /** Recipe key; ±LP partners share `pair`. */
   key: string;
+  /** The ±LP pair this recipe belongs to (same recipe, LP on or off), or null. */
+  pair: string | null;
   preset: string;
-  epochs: number;
+  /** Optimizer steps (turned into whole epochs of the training split). */
+  steps: number;
   lp: JsonObject | null;
   anneal: JsonObject | null;
+  seeds: number[];
+}
+
+export interface GeneratorPlan {
+  arch: 'raster' | 'rar';
+  preset: string;
+  steps: number;
+  /** Train on every tokenizer run, or only on each recipe's first seed. */
+  tokenizers: 'all' | 'first-seed';
 }
 
 export interface StudyPlan {
   name: string;
-  dataset: { resolution: number; trainCount: number; valCount: number; seed: number };
+  dataset: { source: 'shapes' | 'mnist'; resolution: 16 | 32; trainCount: number; valCount: number; seed: number };
+  featureNet: { minSteps: number; maxSteps: number; evalEvery: number; patience: number };
   tokenizers: TokenizerPlan[];
-  sweep: { alphas: number[]; deltas: number[]; deltaMode: 'share'; n: number };
-  generators: { arch: 'raster' | 'rar'; preset: string; epochs: number }[];
-  gfid: { cfgScales: number[]; nPerClass: number };
   batchSize: number;
+  lr: number;
+  /** δ in codes, the same for every K, so all tokenizers share one pFID protocol. */
+  sweep: { alphas: number[]; deltas: number[]; n: number };
+  generators: GeneratorPlan[];
+  gfid: { cfgScales: number[]; nPerClass: number };
+  gates: { extractorAccuracy: number; reconAccuracy: number; bestReconAccuracy: number; sampleAccuracy: number };
+  /** The accuracy floor the evaluations enforce (0 lets a plumbing check finish with a weak extractor; the gates still say so). */
+  minExtractorAccuracy: number;
 }
 
-const LP = { alpha: 1, beta: 0.1, delta: 0.05, deltaMode: 'share' };
+const LP = (delta: number): JsonObject => ({ alpha: 1, beta: 0.1, delta, deltaMode: 'abs' });
 const ANNEAL = { start: 0.2, end: 0.6, endRatio: 0.5 };
 
-function zoo(epochs: number): TokenizerPlan[] {
-  const t = (key: string, preset: string, e: number, lp: boolean): TokenizerPlan => ({ key, preset, epochs: e, lp: lp ? { ...LP } : null, anneal: lp ? { ...ANNEAL } : null });
+function pairOf(key: string, preset: string, steps: number, delta: number, seeds: number[]): TokenizerPlan[] {
   return [
-    t('k64', 'vq-f4-k64', epochs, false),
-    t('k64-lp', 'vq-f4-k64', epochs, true),
-    t('k256', 'vq-f4-k256', epochs, false),
-    t('k256-lp', 'vq-f4-k256', epochs, true),
-    t('k256-short', 'vq-f4-k256', Math.max(1, Math.round(epochs / 3)), false),
-    t('k1024', 'vq-f4-k1024', epochs, false),
-    t('k1024-lp', 'vq-f4-k1024', epochs, true),
+    { key, pair: key, preset, steps, lp: null, anneal: null, seeds },
+    { key: `${key}-lp`, pair: key, preset, steps, lp: LP(delta), anneal: { ...ANNEAL }, seeds },
   ];
 }
 
+const GATES = { extractorAccuracy: 0.9, reconAccuracy: 0.6, bestReconAccuracy: 0.9, sampleAccuracy: 0.3 };
+
 export const STUDY_PLANS: Record<string, StudyPlan> = {
-  /** About a minute: three tiny tokenizers and one generator each; checks the plumbing only. */
+  /** A couple of minutes: checks the plumbing only; its gates say it is too small to conclude from. */
   smoke: {
     name: 'smoke',
-    dataset: { resolution: 16, trainCount: 300, valCount: 100, seed: 0 },
-    tokenizers: [
-      { key: 'k64', preset: 'vq-f4-k64', epochs: 1, lp: null, anneal: null },
-      { key: 'k64-lp', preset: 'vq-f4-k64', epochs: 1, lp: { ...LP }, anneal: null },
-      { key: 'k256', preset: 'vq-f4-k256', epochs: 1, lp: null, anneal: null },
-    ],
-    sweep: { alphas: [0.5, 0.9], deltas: [0.1], deltaMode: 'share', n: 100 },
-    generators: [{ arch: 'raster', preset: 'gpt-nano', epochs: 1 }],
-    gfid: { cfgScales: [0, 2], nPerClass: 10 },
+    dataset: { source: 'shapes', resolution: 16, trainCount: 300, valCount: 100, seed: 0 },
+    featureNet: { minSteps: 0, maxSteps: 60, evalEvery: 30, patience: 1 },
+    tokenizers: [...pairOf('k64', 'vq-f2-k64', 20, 4, [0]), { key: 'k256', pair: null, preset: 'vq-f2-k256', steps: 20, lp: null, anneal: null, seeds: [0] }],
     batchSize: 32,
+    lr: 2e-3,
+    sweep: { alphas: [0.5, 0.9], deltas: [4], n: 100 },
+    generators: [{ arch: 'raster', preset: 'gpt-nano', steps: 10, tokenizers: 'all' }],
+    gfid: { cfgScales: [0, 2], nPerClass: 10 },
+    gates: GATES,
+    minExtractorAccuracy: 0,
   },
-  /** Minutes on 2 cores: proves the pipeline, too small for conclusions. */
+  /** About 25 minutes on 2 cores: models that learn, two seeds per ±LP pair; small, so read the gates. */
   quick: {
     name: 'quick',
-    dataset: { resolution: 16, trainCount: 2000, valCount: 400, seed: 0 },
-    tokenizers: zoo(3),
-    sweep: { alphas: [0.3, 0.6, 0.9], deltas: [0.02, 0.1], deltaMode: 'share', n: 400 },
-    generators: [
-      { arch: 'raster', preset: 'gpt-nano', epochs: 3 },
-      { arch: 'rar', preset: 'gpt-nano', epochs: 3 },
+    dataset: { source: 'shapes', resolution: 16, trainCount: 2000, valCount: 400, seed: 0 },
+    featureNet: { minSteps: 400, maxSteps: 1200, evalEvery: 100, patience: 2 },
+    tokenizers: [
+      ...pairOf('k64', 'vq-f2-k64', 500, 4, [0, 1]),
+      ...pairOf('k256', 'vq-f2-k256', 500, 4, [0, 1]),
+      { key: 'k256-short', pair: null, preset: 'vq-f2-k256', steps: 150, lp: null, anneal: null, seeds: [0] },
+      { key: 'k1024', pair: null, preset: 'vq-f2-k1024', steps: 500, lp: null, anneal: null, seeds: [0] },
     ],
-    gfid: { cfgScales: [0, 2], nPerClass: 40 },
     batchSize: 32,
+    lr: 2e-3,
+    sweep: { alphas: [0.3, 0.6, 0.9], deltas: [4, 8], n: 400 },
+    generators: [
+      { arch: 'raster', preset: 'gpt-nano', steps: 400, tokenizers: 'all' },
+      { arch: 'rar', preset: 'gpt-nano', steps: 400, tokenizers: 'first-seed' },
+    ],
+    gfid: { cfgScales: [0, 2], nPerClass: 20 },
+    gates: GATES,
+    minExtractorAccuracy: 0.9,
   },
   /** Hours on 2 cores; the smallest run worth reading. */
   standard: {
     name: 'standard',
-    dataset: { resolution: 32, trainCount: 10000, valCount: 2000, seed: 0 },
-    tokenizers: zoo(12),
-    sweep: { alphas: [0.5, 0.6, 0.7, 0.8, 0.9], deltas: [0.02, 0.05, 0.1], deltaMode: 'share', n: 2000 },
-    generators: [
-      { arch: 'raster', preset: 'gpt-micro', epochs: 10 },
-      { arch: 'rar', preset: 'gpt-micro', epochs: 10 },
+    dataset: { source: 'shapes', resolution: 32, trainCount: 10000, valCount: 2000, seed: 0 },
+    featureNet: { minSteps: 600, maxSteps: 3000, evalEvery: 200, patience: 3 },
+    tokenizers: [
+      ...pairOf('k64', 'vq-f4-k64', 4000, 8, [0, 1, 2]),
+      ...pairOf('k256', 'vq-f4-k256', 4000, 8, [0, 1, 2]),
+      ...pairOf('k1024', 'vq-f4-k1024', 4000, 8, [0, 1]),
+      { key: 'k256-short', pair: null, preset: 'vq-f4-k256', steps: 1000, lp: null, anneal: null, seeds: [0] },
     ],
-    gfid: { cfgScales: [0, 1.5, 3], nPerClass: 200 },
     batchSize: 32,
+    lr: 2e-3,
+    sweep: { alphas: [0.5, 0.6, 0.7, 0.8, 0.9], deltas: [4, 8, 16], n: 2000 },
+    generators: [
+      { arch: 'raster', preset: 'gpt-micro', steps: 3000, tokenizers: 'all' },
+      { arch: 'rar', preset: 'gpt-micro', steps: 3000, tokenizers: 'all' },
+    ],
+    gfid: { cfgScales: [0, 1.5, 3], nPerClass: 100 },
+    gates: GATES,
+    minExtractorAccuracy: 0.9,
   },
 };
 
-export interface StudyReport {
-  plan: StudyPlan;
-  tokenizers: { key: string; runId: number; rfid: number | null; pfidMean: number | null }[];
-  gfid: { key: string; arch: string; cfg: number; generatorRunId: number; gfid: number }[];
-  correlations: { arch: string; cfg: number; x: string; result: CorrelationResult | { error: string } }[];
-  files: string[];
+/** The plan run on another built-in dataset (`--dataset mnist`): same zoo, MNIST digits at the plan's size. */
+export function planFor(name: string, dataset: 'shapes' | 'mnist' = 'shapes'): StudyPlan {
+  const base = STUDY_PLANS[name];
+  if (!base) throw new Error(`unknown study plan "${name}"; use one of ${Object.keys(STUDY_PLANS).join(', ')}`);
+  if (dataset === 'shapes') return base;
+  // MNIST ships ~10k digits: the split is a share, and grey images train no faster, so keep the budget
+  return { ...base, dataset: { ...base.dataset, source: 'mnist' } };
 }
 
 type Log = (line: string) => void;
 
+/** One tokenizer run of the study with everything measured on it. */
+export interface StudyTokenizerRun {
+  key: string;
+  seed: number;
+  plan: TokenizerPlan;
+  run: RunDetail;
+  evalRun: RunDetail;
+}
+
+export interface StudyGeneratorRun {
+  key: string;
+  seed: number;
+  arch: 'raster' | 'rar';
+  tokenizerRunId: number;
+  run: RunSummary;
+  evalRun: RunDetail;
+}
+
 /** Runs (or resumes) the study and writes its report under exports/. */
-export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<StudyReport> {
-  const tag = (step: string): string => `study:${plan.name}:${step}`;
+export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<StudyData> {
+  const t0 = Date.now();
+  const id = `${plan.name}:${plan.dataset.source}`;
+  const tag = (step: string): string => `study:${id}:${step}`;
   const ensure = async (step: string, req: StartJobRequest): Promise<RunSummary> => {
     const prior = (await lab.listRuns({ tag: tag(step) })).find((r) => r.status === 'done' || r.status === 'queued' || r.status === 'running');
     const run = prior ?? (await lab.startJob({ ...req, name: `study ${plan.name} · ${step}` }));
     if (!prior) await lab.setRunTags(run.id, ['study', tag(step)]);
     const final = await lab.waitForRun(run.id);
     if (final.status !== 'done') throw new Error(`study step ${step} (run ${run.id}) ended ${final.status}: ${final.error ?? ''}`);
-    log(`${prior ? 'reused' : 'done'}: ${step} (run ${run.id})`);
+    log(`${prior?.status === 'done' ? 'reused' : 'done'}: ${step} (run ${run.id})`);
     return final;
   };
 
-  const dsName = `study-shapes-${plan.dataset.resolution}-${plan.dataset.trainCount}`;
+  const ds = plan.dataset;
+  const dsName = ds.source === 'shapes' ? `study-shapes-${ds.resolution}-${ds.trainCount}` : `study-mnist-${ds.resolution}`;
   let dataset = (await lab.listDatasets()).find((d) => d.name === dsName);
   if (!dataset) {
-    const r = await ensure('dataset', { kind: 'dataset-build', spec: { source: 'shapes', name: dsName, ...plan.dataset } });
+    const spec: JsonObject = ds.source === 'shapes' ? { source: 'shapes', name: dsName, resolution: ds.resolution, trainCount: ds.trainCount, valCount: ds.valCount, seed: ds.seed } : { source: 'mnist', name: dsName, resolution: ds.resolution, valShare: 0.1, seed: ds.seed };
+    const r = await ensure('dataset', { kind: 'dataset-build', spec });
     dataset = (await lab.listDatasets()).find((d) => d.runId === r.id);
   }
   if (!dataset) throw new Error('the study dataset was not recorded');
 
-  const toks: { key: string; run: RunSummary }[] = [];
-  for (const t of plan.tokenizers) {
-    const spec: JsonObject = { dataset: dataset.id, preset: t.preset, epochs: t.epochs, batchSize: plan.batchSize, seed: 0, lp: t.lp, anneal: t.anneal };
-    toks.push({ key: t.key, run: await ensure(`tokenizer-${t.key}`, { kind: 'train-tokenizer', spec }) });
-  }
+  // The extractor first, with the plan's budget (evaluations would otherwise queue the default one).
+  const existingNet = (await lab.listRuns({ kind: 'feature-net' })).filter((r) => r.datasetId === dataset.id && r.status === 'done').pop();
+  const featRun = existingNet ?? (await ensure('feature-net', { kind: 'train-feature-net', spec: { dataset: dataset.id, ...plan.featureNet, seed: 0 } }));
+  const featDetail = await lab.getRun(featRun.id);
+  const acc = Number(featDetail.result?.testAccuracy ?? NaN);
+  log(`feature network (run ${featRun.id}): test accuracy ${acc.toFixed(3)}${acc < plan.gates.extractorAccuracy ? ` — below the gate ${plan.gates.extractorAccuracy}` : ''}`);
 
-  const swept = new Set((await lab.listRuns({ kind: 'eval' })).filter((r) => r.status === 'done' && r.tags.includes(tag('sweep'))).map((r) => r.parentId));
-  const todo = toks.filter((t) => !swept.has(t.run.id)).map((t) => t.run.id);
-  if (todo.length) {
-    const sweep = await lab.createSweep({ name: `study ${plan.name}`, tokenizers: todo, ...plan.sweep, seed: 0 });
-    for (const r of sweep.runs) await lab.setRunTags(r.id, ['study', tag('sweep')]);
-    for (const r of sweep.runs) {
-      const f = await lab.waitForRun(r.id);
-      if (f.status !== 'done') throw new Error(`pFID evaluation run ${r.id} ended ${f.status}: ${f.error ?? ''}`);
-    }
-    log(`done: pFID sweep over ${todo.length} tokenizer(s)`);
-  }
+  const stepsPerEpoch = Math.max(1, Math.floor(dataset.trainN / plan.batchSize));
+  const epochsFor = (steps: number): number => Math.max(1, Math.round(steps / stepsPerEpoch));
 
-  const gens: { key: string; arch: string; run: RunSummary }[] = [];
-  for (const t of toks)
-    for (const g of plan.generators) {
-      const run = await ensure(`generator-${t.key}-${g.arch}`, { kind: 'train-generator', spec: { tokenizer: t.run.id, arch: g.arch, preset: g.preset, epochs: g.epochs, seed: 0 } });
-      await ensure(`gfid-${t.key}-${g.arch}`, { kind: 'eval-generator', spec: { generator: run.id, cfgScales: plan.gfid.cfgScales, nPerClass: plan.gfid.nPerClass, seed: 0 } });
-      gens.push({ key: t.key, arch: g.arch, run });
+  const toks: StudyTokenizerRun[] = [];
+  for (const t of plan.tokenizers)
+    for (const seed of t.seeds) {
+      const spec: JsonObject = { dataset: dataset.id, preset: t.preset, epochs: epochsFor(t.steps), batchSize: plan.batchSize, lr: plan.lr, warmup: Math.min(100, Math.round(t.steps / 10)), seed, lp: t.lp, anneal: t.anneal };
+      const run = await ensure(`tokenizer-${t.key}-s${seed}`, { kind: 'train-tokenizer', spec });
+      const ev = await ensure(`eval-${t.key}-s${seed}`, {
+        kind: 'eval-tokenizer',
+        spec: { tokenizer: run.id, alphas: plan.sweep.alphas, deltas: plan.sweep.deltas, deltaMode: 'abs', n: plan.sweep.n, seed: 0, minExtractorAccuracy: plan.minExtractorAccuracy },
+      });
+      toks.push({ key: t.key, seed, plan: t, run: await lab.getRun(run.id), evalRun: await lab.getRun(ev.id) });
     }
 
-  const scores = await lab.listScores({ metricPrefix: 'eval/' });
-  const last = (runParent: number, metric: string): number | null => scores.filter((s) => s.parentId === runParent && s.metric === metric).pop()?.value ?? null;
-  const gfidRows = await lab.listScores({ metric: 'gen/gfid' });
-  const report: StudyReport = {
-    plan,
-    tokenizers: toks.map((t) => ({ key: t.key, runId: t.run.id, rfid: last(t.run.id, 'eval/rfid'), pfidMean: last(t.run.id, 'eval/pfid_mean') })),
-    gfid: [],
-    correlations: [],
-    files: [],
-  };
-  for (const g of gens)
-    for (const cfg of plan.gfid.cfgScales) {
-      const s = gfidRows.filter((r) => r.provenance.generatorRun === `runs/${g.run.id}` && (r.provenance.cfg as { scale?: number } | undefined)?.scale === cfg).pop();
-      if (s) report.gfid.push({ key: g.key, arch: g.arch, cfg, generatorRunId: g.run.id, gfid: s.value });
-    }
+  const gens: StudyGeneratorRun[] = [];
   for (const g of plan.generators)
+    for (const t of toks) {
+      if (g.tokenizers === 'first-seed' && t.seed !== t.plan.seeds[0]) continue;
+      const genEpochs = Math.max(1, Math.round(g.steps / stepsPerEpoch));
+      const run = await ensure(`generator-${t.key}-s${t.seed}-${g.arch}`, { kind: 'train-generator', spec: { tokenizer: t.run.id, arch: g.arch, preset: g.preset, epochs: genEpochs, warmup: Math.min(100, Math.round(g.steps / 10)), seed: 0 } });
+      const ev = await ensure(`gfid-${t.key}-s${t.seed}-${g.arch}`, {
+        kind: 'eval-generator',
+        spec: { generator: run.id, cfgScales: plan.gfid.cfgScales, nPerClass: plan.gfid.nPerClass, seed: 0, minExtractorAccuracy: plan.minExtractorAccuracy },
+      });
+      gens.push({ key: t.key, seed: t.seed, arch: g.arch, tokenizerRunId: t.run.id, run, evalRun: await lab.getRun(ev.id) });
+    }
+
+  // Correlations over the study's own runs only, one protocol per side.
+  const tokIds = toks.map((t) => t.run.id);
+  const scoreRunIds = [...toks.map((t) => t.evalRun.id), ...gens.map((g) => g.evalRun.id)];
+  const correlations: StudyData['correlations'] = [];
+  for (const arch of [...new Set(plan.generators.map((g) => g.arch))])
     for (const cfg of plan.gfid.cfgScales)
       for (const x of ['eval/pfid_mean', 'eval/rfid']) {
         try {
-          report.correlations.push({ arch: g.arch, cfg, x, result: await lab.correlate({ x, y: 'gen/gfid', cfgScale: cfg, arch: g.arch }) });
+          const result: CorrelationResult = await lab.correlate({ x, y: 'gen/gfid', cfgScale: cfg, arch, runIds: tokIds, scoreRunIds });
+          correlations.push({ arch, cfg, x, result });
         } catch (e) {
-          report.correlations.push({ arch: g.arch, cfg, x, result: { error: (e as Error).message } });
+          correlations.push({ arch, cfg, x, error: (e as Error).message });
         }
       }
-  report.files = writeStudyReport(lab.opts.home, report);
-  return report;
-}
 
-function writeStudyReport(home: string, r: StudyReport): string[] {
-  const dir = join(home, 'exports', `study-${r.plan.name}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
-  mkdirSync(dir, { recursive: true });
-  const f = (v: number | null): string => (v === null ? '—' : v.toFixed(3));
-  const lines = [
-    `# toklab study "${r.plan.name}"`,
-    '',
-    `Dataset: shapes ${r.plan.dataset.resolution}px, ${r.plan.dataset.trainCount} train / ${r.plan.dataset.valCount} val. pFID grid α ${r.plan.sweep.alphas.join(', ')} × δ ${r.plan.sweep.deltas.join(', ')} (share of K), N ${r.plan.sweep.n}; gFID ${r.plan.gfid.nPerClass} per class.`,
-    '',
-    '| tokenizer | run | rFID | pFID (mean) | ' + r.plan.generators.flatMap((g) => r.plan.gfid.cfgScales.map((c) => `gFID ${g.arch} cfg ${c}`)).join(' | ') + ' |',
-    '|---|---|---|---|' + r.plan.generators.flatMap(() => r.plan.gfid.cfgScales.map(() => '---')).join('|') + '|',
-    ...r.tokenizers.map((t) => `| ${t.key} | ${t.runId} | ${f(t.rfid)} | ${f(t.pfidMean)} | ` + r.plan.generators.flatMap((g) => r.plan.gfid.cfgScales.map((c) => f(r.gfid.find((x) => x.key === t.key && x.arch === g.arch && x.cfg === c)?.gfid ?? null))).join(' | ') + ' |'),
-    '',
-    '## Correlation with gFID across tokenizers',
-    '',
-    '| generator | CFG | predictor | Pearson | Spearman | Kendall | n |',
-    '|---|---|---|---|---|---|---|',
-    ...r.correlations.map((c) => {
-      if ('error' in c.result) return `| ${c.arch} | ${c.cfg} | ${c.x} | ${c.result.error} | | | |`;
-      const co = (m: string): string => {
-        const k = (c.result as CorrelationResult).coefficients.find((x) => x.method === m);
-        return k ? `${k.r.toFixed(3)} [${k.ci ? k.ci.map((v) => v.toFixed(2)).join(', ') : '—'}]` : '—';
-      };
-      return `| ${c.arch} | ${c.cfg} | ${c.x} | ${co('pearson')} | ${co('spearman')} | ${co('kendall')} | ${c.result.points.length} |`;
-    }),
-    '',
-  ];
-  const md = join(dir, 'report.md');
-  const json = join(dir, 'report.json');
-  writeFileSync(md, lines.join('\n'));
-  writeFileSync(json, JSON.stringify(r, null, 2));
-  return [md, json];
+  const studyRuns = await lab.listRuns({ tag: 'study' });
+  const data: StudyData = {
+    plan,
+    home: lab.opts.home,
+    dataset,
+    featureNet: featDetail,
+    tokenizers: toks,
+    generators: gens,
+    correlations,
+    runs: studyRuns.filter((r) => r.tags.some((x) => x.startsWith(`study:${id}:`))).concat(existingNet && !studyRuns.some((r) => r.id === existingNet.id) ? [existingNet] : []),
+    wallSeconds: (Date.now() - t0) / 1000,
+    files: [],
+  };
+  data.files = await writeStudyReport(data, (id2) => lab.listScores({ runIds: [id2] }));
+  return data;
 }

@@ -1,8 +1,11 @@
-// The headless study end to end on the real engine (smoke plan): every stage runs as queued
-// jobs, the report pairs rFID/pFID with gFID per tokenizer, and a second run reuses everything.
-import { existsSync, readFileSync } from 'node:fs';
+// The headless study end to end on the real engine (smoke plan): every stage runs as queued jobs; the
+// report's numbers are the database's; its correlations use only the study's runs, so an extra
+// evaluation at another N leaves them unchanged; figures are vector SVG + PNG; gates and verdict say
+// the smoke models are too weak; a second run reuses everything.
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STUDY_PLANS, runStudy } from '../../main/host/study';
+import type { StudyReportJson } from '../../main/report/study-report';
 import { openTestLab, tempHome } from './helpers';
 
 const t = tempHome();
@@ -12,26 +15,88 @@ afterAll(async () => {
   t.cleanup();
 });
 
+const close = (a: number | null, b: number): void => expect(a).toBeCloseTo(b, 9);
+
 describe('toklab study (smoke plan)', () => {
-  it('runs the pipeline, writes a report with one extractor, and resumes without new runs', async () => {
+  it('runs the pipeline; report = database; correlations are the study’s own; resumes without new runs', async () => {
     const plan = STUDY_PLANS.smoke;
-    const report = await runStudy(lab, plan, () => {});
-    expect(report.tokenizers).toHaveLength(3);
+    const data = await runStudy(lab, plan, () => {});
+    const file = (end: string): string => data.files.find((f) => f.endsWith(end)) as string;
+    const report = JSON.parse(readFileSync(file('report.json'), 'utf8')) as StudyReportJson;
+
+    // every tokenizer run of the plan, each with its numbers equal to the stored scores
+    expect(report.tokenizers).toHaveLength(plan.tokenizers.reduce((a, k) => a + k.seeds.length, 0));
     for (const tk of report.tokenizers) {
+      const scores = await lab.listScores({ runIds: [tk.evalRunId] });
+      const db = (m: string): number => scores.find((s) => s.metric === m)!.value;
+      close(tk.rfid, db('eval/rfid'));
+      close(tk.pfidMean, db('eval/pfid_mean'));
+      close(tk.psnr, db('eval/psnr'));
+      close(tk.reconAcc, db('eval/recon_acc'));
+      close(tk.usage, db('eval/usage'));
       expect(tk.rfid).toBeGreaterThan(0);
-      expect(tk.pfidMean).toBeGreaterThan(0);
     }
-    expect(report.gfid).toHaveLength(3 * plan.gfid.cfgScales.length);
-    const ok = report.correlations.filter((c) => !('error' in c.result));
+    expect(report.generators).toHaveLength(report.tokenizers.length);
+    for (const g of report.generators) {
+      const scores = await lab.listScores({ runIds: [g.evalRunId] });
+      for (const s of g.settings) {
+        const at = (m: string): number => scores.find((x) => x.metric === m && (x.provenance.cfg as { scale: number }).scale === s.cfg)!.value;
+        close(s.gfid, at('gen/gfid'));
+        close(s.sampleAcc, at('gen/sample_acc'));
+      }
+    }
+    // the extractor's accuracy is the feature-net run's, and the smoke plan's gate names it too weak
+    const fn = await lab.getRun(report.extractor.runId);
+    close(report.extractor.testAccuracy, Number(fn.result!.testAccuracy));
+    expect(report.extractor.testAccuracy).toBeLessThan(plan.gates.extractorAccuracy);
+    expect(report.gates.allPassed).toBe(false);
+    expect(report.verdict.map((c) => c.status)).toEqual(['inconclusive', 'inconclusive', 'not tested']);
+    const md = readFileSync(file('report.md'), 'utf8');
+    expect(md.indexOf('## Quality gates')).toBeLessThan(md.indexOf('## Verdict'));
+    expect(md).toMatch(/too weak/);
+
+    // correlations: 3 tokenizers (a warning, no collapsed interval shown as a point), only study runs
+    const studyToks = new Set(report.tokenizers.map((x) => x.runId));
+    const ok = report.correlations.filter((c) => !c.error);
     expect(ok).toHaveLength(plan.gfid.cfgScales.length * 2);
-    for (const c of ok) if (!('error' in c.result)) expect(c.result.points).toHaveLength(3);
-    const ids = new Set((await lab.listScores({ metricPrefix: 'eval/' })).concat(await lab.listScores({ metric: 'gen/gfid' })).map((s) => s.provenance.extractorId));
-    expect(ids.size).toBe(1);
-    for (const f of report.files) expect(existsSync(f)).toBe(true);
-    expect(readFileSync(report.files[0], 'utf8')).toMatch(/\| k64-lp \| \d+ \| \d/);
+    for (const c of ok) {
+      expect(c.n).toBe(3);
+      for (const id of c.tokenizerRunIds) expect(studyToks.has(id)).toBe(true);
+      expect(c.warnings.join(' ')).toMatch(/fewer than 6|6 tokenizers/);
+    }
+
+    // figures: vector SVG and PNG for each chart
+    const svgs = data.files.filter((f) => f.endsWith('.svg'));
+    expect(svgs.length).toBeGreaterThanOrEqual(plan.gfid.cfgScales.length * 2 + 1);
+    for (const s of svgs) {
+      const text = readFileSync(s, 'utf8');
+      expect(text).toMatch(/<path/);
+      expect(text).toMatch(/<text/);
+      expect(text).not.toMatch(/<image/);
+      expect(data.files).toContain(s.replace(/\.svg$/, '.png'));
+    }
+    expect(data.files.some((f) => /gallery-raster\.png$/.test(f))).toBe(true);
+
+    // CSV: plain header + one row per score of the study's runs, no comment rows
+    const csv = readFileSync(file('scores.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toMatch(/^run_id,run_kind,study_step,metric,value,protocol_id,protocol/);
+    expect(csv.some((l) => l.startsWith('#'))).toBe(false);
+    let n = 0;
+    for (const r of data.runs) n += (await lab.listScores({ runIds: [r.id] })).length;
+    expect(csv.length - 1).toBe(n);
+    expect(report.stages.find((s) => s.stage === 'tokenizer training')!.runs).toBe(report.tokenizers.length);
+
+    // an extra evaluation at another N in the same lab home changes nothing in the study
     const runs = (await lab.listRuns({})).length;
+    const extra = await lab.startJob({ kind: 'eval-tokenizer', spec: { tokenizer: report.tokenizers[0].runId, alphas: plan.sweep.alphas, deltas: plan.sweep.deltas, deltaMode: 'abs', n: 50, seed: 0, minExtractorAccuracy: 0 } });
+    expect((await lab.waitForRun(extra.id)).status).toBe('done');
     const again = await runStudy(lab, plan, () => {});
-    expect((await lab.listRuns({})).length).toBe(runs);
-    expect(again.tokenizers).toEqual(report.tokenizers);
-  }, 300_000);
+    expect((await lab.listRuns({})).length).toBe(runs + 1);
+    const report2 = JSON.parse(readFileSync(again.files.find((f) => f.endsWith('report.json'))!, 'utf8')) as StudyReportJson;
+    expect(report2.tokenizers).toEqual(report.tokenizers);
+    for (const [i, c] of report2.correlations.entries()) {
+      expect(c.coefficients).toEqual(report.correlations[i].coefficients);
+      expect(c.scoreRunIds).not.toContain(extra.id);
+    }
+  }, 600_000);
 });
