@@ -6,3 +6,4 @@ export { heatmapFigure, sharedDomain, DEFAULT_HEATMAP_TITLES } from './heatmap';
 export { barFigure } from './bar';
 export { lineFigure, logTicks, MARKER_MAX_POINTS } from './line';
 export { PALETTE, colorAt, fmtNum, FONT, SIZES } from './style';
+export { tokenizerCorrelationChart, metricTitle, type TokenizerCorrelationInput } from './charts';

@@ -229,6 +229,8 @@ export interface CorrelationResult {
   /** The runs behind each point: tokenizer, the run of its x score, the run of its y score. */
   used: { tokenizerId: number; xRunId: number; yRunId: number }[];
   extractorId: string;
+  /** The extractor's test accuracy (recorded in the scores' provenance), null for old scores. */
+  extractorAccuracy: number | null;
   coefficients: CorrelationCoefficient[];
   /** The protocols on offer for each side (after the run, arch and CFG filters), most tokenizers first. */
   protocols: { x: CorrelationProtocol[]; y: CorrelationProtocol[] };

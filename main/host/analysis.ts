@@ -237,7 +237,12 @@ export function correlateScores(repo: Repo, req: CorrelationRequest): Correlatio
     if (x && y) points.push({ tokenizerId: t.id, tokenizerName: t.name, x: x.value, y: y.value, xRunId: x.runId, yRunId: y.runId });
   }
   const ids = new Set<string>();
-  for (const p of points) for (const s of [xs.byTokenizer.get(p.tokenizerId), ys.byTokenizer.get(p.tokenizerId)]) if (typeof s?.provenance.extractorId === 'string') ids.add(s.provenance.extractorId);
+  let extractorAccuracy: number | null = null;
+  for (const p of points)
+    for (const s of [xs.byTokenizer.get(p.tokenizerId), ys.byTokenizer.get(p.tokenizerId)]) {
+      if (typeof s?.provenance.extractorId === 'string') ids.add(s.provenance.extractorId);
+      if (typeof s?.provenance.extractorAccuracy === 'number') extractorAccuracy = s.provenance.extractorAccuracy;
+    }
   if (ids.size > 1)
     throw new Error(`cannot correlate scores from different feature extractors (ids ${[...ids].join(', ')}): recompute them with the same extractor.`);
   if (points.length < 3)
@@ -252,6 +257,7 @@ export function correlateScores(repo: Repo, req: CorrelationRequest): Correlatio
     points,
     used: points.map((p) => ({ tokenizerId: p.tokenizerId, xRunId: p.xRunId, yRunId: p.yRunId })),
     extractorId: [...ids][0] ?? '',
+    extractorAccuracy,
     coefficients: Object.values(all).map((c) => ({ method: c.method, r: c.r, ...shownInterval(c), level: c.level, resamples: c.resamples, loo: c.loo, looDelta: c.looDelta })),
     protocols: { x: xs.options, y: ys.options },
     chosen: { x: xs.side, y: ys.side },

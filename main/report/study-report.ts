@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CorrelationResult, Dataset, RunDetail, RunSummary, Score } from '../../preload/contract';
 import { describeProtocol, protocolKey, protocolOf } from '../../engine/metrics/provenance';
-import { correlationFigure, heatmapFigure, barFigure } from '../../figures';
+import { barFigure, heatmapFigure, tokenizerCorrelationChart } from '../../figures';
 import { writeFigure } from './render';
 import { composeGrid } from './images';
 import { evaluateGates, lpEffect, spread, verdict, type Claim, type CorrelationSummary, type Gates, type LpEffect, type Spread } from './verdict';
@@ -153,7 +153,8 @@ function stages(d: StudyData): StudyReportJson['stages'] {
     e.seconds += seconds(r) ?? 0;
     m.set(s, e);
   }
-  return [...m.entries()].map(([stage, v]) => ({ stage, ...v }));
+  const order = ['dataset', 'feature network', 'tokenizer training', 'rFID + pFID evaluation', 'generator training', 'gFID + sample accuracy'];
+  return [...m.entries()].map(([stage, v]) => ({ stage, ...v })).sort((a, b) => (order.indexOf(a.stage) + 99 * Number(!order.includes(a.stage))) - (order.indexOf(b.stage) + 99 * Number(!order.includes(b.stage))));
 }
 
 function csvCell(v: unknown): string {
@@ -264,7 +265,7 @@ function markdown(r: StudyReportJson, figs: string[]): string {
   const gateRow = (g: Gates['extractor']): string => `| ${g.subject} | ${g.runId ?? '—'} | ${Object.entries(g.measured).map(([k, v]) => `${k} ${f(v)}`).join(', ')} | ${g.passed ? 'pass' : `**too weak**: ${g.reason}`} |`;
   const archs = [...new Set(p.generators.map((g) => g.arch))];
   const L: string[] = [
-    `# toklab study "${p.name}" on ${r.dataset.source}`,
+    `# toklab study "${p.name}" on ${p.dataset.source}`,
     '',
     `Dataset ${r.dataset.name}: ${r.dataset.resolution} px, ${r.dataset.trainN} train / ${r.dataset.valN} val. pFID grid α ${p.sweep.alphas.join(', ')} × δ ${p.sweep.deltas.join(', ')} codes, N ${p.sweep.n}; gFID ${p.gfid.nPerClass} samples per class at CFG ${p.gfid.cfgScales.join(', ')} (0 = without CFG). Wall time ${(r.wallSeconds / 60).toFixed(1)} min this invocation.`,
     '',
@@ -335,15 +336,13 @@ async function figures(dir: string, r: StudyReportJson, home: string, d: StudyDa
   for (const c of d.correlations) {
     if ('error' in c) continue;
     const pear = c.result.coefficients.find((k) => k.method === 'pearson');
-    const xName = c.x === 'eval/pfid_mean' ? 'pFID (grid mean, lab features)' : 'rFID (lab features)';
-    const def = correlationFigure({
+    const def = tokenizerCorrelationChart({
       points: c.result.points.map((pt) => ({ label: label(pt.tokenizerId), x: pt.x, y: pt.y, group: r.tokenizers.find((t) => t.runId === pt.tokenizerId)?.lp ? '+LP' : 'no LP' })),
-      xTitle: xName,
-      yTitle: `gFID, ${c.arch}, ${c.cfg === 0 ? 'without CFG' : `CFG ${c.cfg}`}`,
-      fit: true,
-      coefficient: pear ? { method: 'pearson', r: pear.r, ci: pear.ci, n: c.result.points.length } : undefined,
-      note: pear?.ciNote ?? (c.result.warnings[0] || undefined),
-      title: `${c.x === 'eval/pfid_mean' ? 'pFID' : 'rFID'} vs gFID (${c.arch}, CFG ${c.cfg})`,
+      x: c.x,
+      y: 'gen/gfid',
+      arch: c.arch,
+      cfg: c.cfg,
+      pearson: pear ? { r: pear.r, ci: pear.ci, ciNote: pear.ciNote } : null,
     });
     out.push(...(await writeFigure(dir, `${c.x === 'eval/pfid_mean' ? 'pfid' : 'rfid'}-vs-gfid-${c.arch}-cfg${c.cfg}`, def)));
   }
@@ -356,7 +355,7 @@ async function figures(dir: string, r: StudyReportJson, home: string, d: StudyDa
   const gal = r.generators.filter((g) => g.settings.every((s) => s.gallery && existsSync(join(home, s.gallery))) && g.seed === Math.min(...r.generators.filter((x) => x.key === g.key && x.arch === g.arch).map((x) => x.seed)));
   for (const arch of [...new Set(gal.map((g) => g.arch))]) {
     const gs = gal.filter((g) => g.arch === arch);
-    const png = await composeGrid({ tiles: gs.map((g) => g.settings.map((s) => ({ png: join(home, s.gallery as string) }))), rowLabels: gs.map((g) => g.key), colLabels: cfgs.map((c) => (c === 0 ? 'without CFG' : `CFG ${c}`)), title: `${arch} samples on matched seeds (each column: classes in order)`, scale: 1 });
+    const png = await composeGrid({ tiles: gs.map((g) => g.settings.map((s) => ({ png: join(home, s.gallery as string) }))), rowLabels: gs.map((g) => g.key), colLabels: cfgs.map((c) => (c === 0 ? 'without CFG' : `CFG ${c}`)), title: `${arch}: matched seeds, classes in order`, scale: 1 });
     const file = join(dir, `gallery-${arch}.png`);
     writeFileSync(file, png);
     out.push(file);
@@ -372,7 +371,7 @@ async function figures(dir: string, r: StudyReportJson, home: string, d: StudyDa
     names.push(t.key);
   }
   if (tiles.length) {
-    const png = await composeGrid({ tiles: tiles.map((row) => row.slice(0, 1)), rowLabels: names, colLabels: ['original | clean | perturbed'], title: 'Reconstructions (val images; perturbed with the training LP knobs, or α 1, δ 4 for plain tokenizers)', scale: 1 });
+    const png = await composeGrid({ tiles: tiles.map((row) => row.slice(0, 1)), rowLabels: names, colLabels: ['original | clean | perturbed (LP)'], title: 'Reconstructions of val images', scale: 1 });
     const file = join(dir, 'reconstructions.png');
     writeFileSync(file, png);
     out.push(file);

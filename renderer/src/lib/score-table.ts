@@ -66,9 +66,9 @@ export function archOf(run: RunSummary | undefined): 'raster' | 'rar' | null {
 
 function cell(s: ScoreRow): Cell {
   const p = s.provenance;
-  const keys = ['extractorId', 'n', 'seed', 'split', 'alphas', 'deltas', 'cfg', 'temperature'];
+  const keys = ['extractorId', 'extractorAccuracy', 'n', 'seed', 'split', 'alphas', 'deltas', 'cfg', 'temperature'];
   const prov = keys.filter((k) => p[k] !== undefined).map((k) => `${k}=${typeof p[k] === 'string' ? p[k] : JSON.stringify(p[k])}`).join(' · ');
-  return { value: s.value, extractorId: typeof p.extractorId === 'string' ? p.extractorId : '?', prov: `run ${s.runId} · ${prov}`, runId: s.runId, offProtocol: null };
+  return { value: s.value, extractorId: typeof p.extractorId === 'string' ? `${p.extractorId}${typeof p.extractorAccuracy === 'number' ? ` (test acc ${p.extractorAccuracy.toFixed(2)})` : ''}` : '?', prov: `run ${s.runId} · ${prov}`, runId: s.runId, offProtocol: null };
 }
 
 /** `runs/12` → 12. */

@@ -27,6 +27,8 @@ export function parseNumberList(text: string, rule: ListRule): { values: number[
 /** The α × δ pFID grid of one evaluation, with what is needed to say how it was computed. */
 export interface PfidGrid {
   extractorId: string;
+  /** The extractor's test accuracy, shown beside every FID (null for old evaluations). */
+  extractorAccuracy: number | null;
   rfid: number | null;
   pfidMean: number | null;
   alphas: number[];
@@ -57,6 +59,7 @@ export function pfidGrid(result: JsonObject | null | undefined, config?: JsonObj
   const K = numOr(result.K);
   return {
     extractorId: typeof result.extractorId === 'string' ? result.extractorId : '?',
+    extractorAccuracy: numOr(result.extractorAccuracy),
     rfid: numOr(result.rfid),
     pfidMean: numOr(result.pfidMean),
     alphas,
@@ -75,8 +78,13 @@ export function deltaLabel(g: PfidGrid, j: number, mode: 'abs' | 'share'): strin
   return mode === 'share' ? `${+(g.deltasShare[j] * 100).toPrecision(3)}% K` : `${g.deltasAbs[j]}`;
 }
 
+/** "extractor 3f2a… (test acc 0.93)": every FID-family number is shown with the accuracy of its extractor. */
+export function extractorText(id: string, accuracy: number | null | undefined): string {
+  return `extractor ${id} (test acc ${typeof accuracy === 'number' ? accuracy.toFixed(2) : 'unknown'})`;
+}
+
 export function gridProvenance(g: PfidGrid): string {
-  return `extractor ${g.extractorId} · N ${g.n ?? '?'} · seed ${g.seed ?? '?'} · K ${g.K ?? '?'} · δ abs [${g.deltasAbs.join(', ')}] = share [${g.deltasShare.map((s) => s.toPrecision(3)).join(', ')}]`;
+  return `${extractorText(g.extractorId, g.extractorAccuracy)} · N ${g.n ?? '?'} · seed ${g.seed ?? '?'} · K ${g.K ?? '?'} · δ abs [${g.deltasAbs.join(', ')}] = share [${g.deltasShare.map((s) => s.toPrecision(3)).join(', ')}]`;
 }
 
 export function heatmapTrace(g: PfidGrid, mode: 'abs' | 'share'): Record<string, unknown>[] {
