@@ -109,6 +109,23 @@ const trainTokenizer: Command = {
   },
 };
 
+const trainFeatureNet: Command = {
+  words: ['train', 'feature-net'],
+  usage: 'train feature-net --dataset D [--max-steps N] [--min-steps N] [--data auto|fresh|split] [--seed S]',
+  summary: 'the lab feature network of a dataset (trained until held-out accuracy plateaus)',
+  options: { dataset: { type: 'string' }, 'max-steps': { type: 'string' }, 'min-steps': { type: 'string' }, 'eval-every': { type: 'string' }, data: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' } },
+  async run({ home, opts }) {
+    if (!opts.dataset) throw new UsageError('train feature-net needs --dataset <id or name> (see `toklab datasets list`)');
+    const spec: JsonObject = { dataset: String(opts.dataset) };
+    for (const [flag, key] of [['max-steps', 'maxSteps'], ['min-steps', 'minSteps'], ['eval-every', 'evalEvery'], ['seed', 'seed']] as const) {
+      const v = intOpt(opts[flag], flag);
+      if (v !== undefined) spec[key] = v;
+    }
+    if (opts.data !== undefined) spec.data = String(opts.data);
+    return startAndFollow(home, { kind: 'train-feature-net', spec }, Boolean(opts.json));
+  },
+};
+
 const extract: Command = {
   words: ['tokens', 'extract'],
   usage: 'tokens extract <tokenizer-run>',
@@ -161,7 +178,7 @@ const sample: Command = {
   },
 };
 
-export const TRAIN_COMMANDS: Command[] = [trainTokenizer, extract, trainGenerator, sample];
+export const TRAIN_COMMANDS: Command[] = [trainTokenizer, trainFeatureNet, extract, trainGenerator, sample];
 
 const study: Command = {
   words: ['study'],

@@ -107,8 +107,20 @@ export function isBuiltInDataset(d: Pick<Dataset, 'source' | 'kind'>): boolean {
  */
 function withAccuracyFloor(raw: unknown, d: (Pick<Dataset, 'source' | 'kind'>) | null): Record<string, unknown> {
   const o = { ...((raw ?? {}) as Record<string, unknown>) };
-  if (o.minExtractorAccuracy === undefined) o.minExtractorAccuracy = d === null || isBuiltInDataset(d) ? DEFAULT_MIN_EXTRACTOR_ACCURACY : 0;
+  if (o.minExtractorAccuracy === undefined) o.minExtractorAccuracy = d === null || isBuiltInDataset(d) ? builtInFloor() : 0;
   return o;
+}
+
+/**
+ * The floor for built-in datasets: 0.9, or TOKLAB_MIN_EXTRACTOR_ACCURACY (a number in [0, 1]) for a lab
+ * that knowingly works with a weaker extractor (tiny test datasets); every score still records the accuracy.
+ */
+export function builtInFloor(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.TOKLAB_MIN_EXTRACTOR_ACCURACY;
+  if (v === undefined || v === '') return DEFAULT_MIN_EXTRACTOR_ACCURACY;
+  const x = Number(v);
+  if (!Number.isFinite(x) || x < 0 || x > 1) throw new Error(`TOKLAB_MIN_EXTRACTOR_ACCURACY is "${v}": give a number from 0 to 1 (the lowest feature-network test accuracy an FID may come from), or unset it for the default ${DEFAULT_MIN_EXTRACTOR_ACCURACY}`);
+  return x;
 }
 
 /** The codebook size K of a tokenizer run, from its config.json (the model config); null when unreadable. */

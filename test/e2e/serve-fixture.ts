@@ -21,7 +21,7 @@ export function tempLabHome(): string {
 export async function startServe(home: string): Promise<Server> {
   const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'bin/toklab.mjs'), '--home', home, 'serve'], {
     cwd: ROOT,
-    env: { ...process.env, TOKLAB_BACKEND: 'wasm' },
+    env: { ...process.env, TOKLAB_BACKEND: 'wasm', TOKLAB_MIN_EXTRACTOR_ACCURACY: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';

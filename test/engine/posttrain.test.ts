@@ -29,7 +29,7 @@ function bytes(t: tf.Tensor): Buffer {
 
 describe('posttrain spec', () => {
   it('fills defaults and refuses bad settings', () => {
-    expect(validatePosttrainSpec({ tokenizerRunDir: 't', generatorRunDir: 'g' })).toEqual({ tokenizerRunDir: 't', generatorRunDir: 'g', sigma: 0.7, epochs: 2, lr: 1e-4, batchSize: 32, seed: 0, trainLimit: 0 });
+    expect(validatePosttrainSpec({ tokenizerRunDir: 't', generatorRunDir: 'g' })).toEqual({ tokenizerRunDir: 't', generatorRunDir: 'g', sigma: 0.7, epochs: 2, lr: 1e-4, batchSize: 32, seed: 0, trainLimit: 0, minExtractorAccuracy: 0.9 });
     expect(() => validatePosttrainSpec({ generatorRunDir: 'g' })).toThrow(/tokenizerRunDir/);
     expect(() => validatePosttrainSpec({ tokenizerRunDir: 't' })).toThrow(/generatorRunDir/);
     expect(() => validatePosttrainSpec({ tokenizerRunDir: 't', generatorRunDir: 'g', sigma: 1.5 })).toThrow(/sigma/);

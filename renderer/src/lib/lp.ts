@@ -7,7 +7,9 @@ export const TOKENIZER_PRESETS = [
   { name: 'vq-f4-k64', f: 4, K: 64 },
   { name: 'vq-f4-k256', f: 4, K: 256 },
   { name: 'vq-f4-k1024', f: 4, K: 1024 },
+  { name: 'vq-f2-k64', f: 2, K: 64 },
   { name: 'vq-f2-k256', f: 2, K: 256 },
+  { name: 'vq-f2-k1024', f: 2, K: 1024 },
   { name: 'vq-f8-k256', f: 8, K: 256 },
 ] as const;
 
