@@ -191,7 +191,7 @@ function heatmapSpec(def: HeatmapFigure, width: number, height: number | undefin
     },
     {
       type: 'text', name: 'y-title',
-      encode: { enter: { x: { value: 2 }, y: { value: (plotTop + plotBottom) / 2 }, angle: { value: -90 }, align: { value: 'center' }, baseline: { value: 'top' }, text: { value: def.yTitle }, fontSize: { value: SIZES.axisTitle }, fill: { value: '#111' } } },
+      encode: { enter: { x: { value: 2 }, y: { value: (plotTop + plotBottom) / 2 }, angle: { value: -90 }, align: { value: 'center' }, baseline: { value: 'top' }, text: { value: def.yTitle }, fontSize: { value: SIZES.axisTitle }, fill: { value: '#111' }, limit: { value: Math.max(40, plotBottom - plotTop) } } },
     },
   ];
   if (def.title) {
