@@ -3,7 +3,7 @@
 import type { JsonObject, StartJobRequest } from '../../preload/contract';
 import type { Command } from './commands';
 import { intOpt } from './commands';
-import { printJson, runJob, UsageError, withLab } from './util';
+import { engineCount, printJson, runJob, UsageError, withLab } from './util';
 
 /** `alpha=1,beta=0.1,delta=2.5%` → {alpha: 1, beta: 0.1, delta: "2.5%"}; words (and percentages) stay strings. */
 export function parseKv(v: string | boolean | undefined, flag: string): Record<string, number | string | boolean> | undefined {
@@ -182,9 +182,9 @@ export const TRAIN_COMMANDS: Command[] = [trainTokenizer, trainFeatureNet, extra
 
 const study: Command = {
   words: ['study'],
-  usage: 'study [--plan smoke|quick|standard] [--dataset shapes|mnist]',
+  usage: 'study [--plan smoke|quick|standard] [--dataset shapes|mnist] [--engines N]',
   summary: 'the headless study: tokenizer zoo, pFID, generators, gFID, ρ',
-  options: { plan: { type: 'string' }, dataset: { type: 'string' } },
+  options: { plan: { type: 'string' }, dataset: { type: 'string' }, engines: { type: 'string' } },
   async run({ home, opts }) {
     const { STUDY_PLANS, planFor, runStudy } = await import('../host/study');
     const name = String(opts.plan ?? 'quick');
@@ -192,12 +192,13 @@ const study: Command = {
     const source = String(opts.dataset ?? 'shapes');
     if (source !== 'shapes' && source !== 'mnist') throw new UsageError(`--dataset: use shapes or mnist (the built-in datasets), got "${source}"`);
     const plan = planFor(name, source);
+    const engines = engineCount(opts.engines as string | undefined);
     return withLab(home, async (lab) => {
       if (!lab.isWorker) throw new Error('another toklab runs this lab’s queue; stop it or use another --home for the study');
       const report = await runStudy(lab, plan, (l) => process.stderr.write(`study: ${l}\n`));
       process.stdout.write(`study report: ${report.files.join(', ')}\n`);
       return 0;
-    });
+    }, engines);
   },
 };
 

@@ -1,17 +1,30 @@
 // Small helpers shared by the CLI commands: output, tables, opening the lab, following a run.
+import { availableParallelism } from 'node:os';
 import { resolveHome } from '../host/home';
 import { Lab } from '../host/lab';
 import type { RunSummary } from '../../preload/contract';
 
 export class UsageError extends Error {}
 
-export function openLab(home: string | undefined): Lab {
-  return new Lab({ home: resolveHome(home), frontDoor: 'cli' });
+export function openLab(home: string | undefined, engines = 1): Lab {
+  return new Lab({ home: resolveHome(home), frontDoor: 'cli', engines });
+}
+
+/**
+ * Engine processes for a command that runs many independent jobs (the study): `--engines N`, else
+ * TOKLAB_ENGINES, else the machine's cores (the wasm backend uses one core per engine).
+ */
+export function engineCount(flag: string | boolean | undefined, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = flag !== undefined && flag !== true ? String(flag) : env.TOKLAB_ENGINES;
+  if (raw === undefined || raw === '') return Math.max(1, Math.min(8, availableParallelism()));
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(`engines: "${raw}" is not a whole number from 1 to 64 (engine processes that run jobs in parallel, one core each)`);
+  return n;
 }
 
 /** Opens the lab for one command and always closes it (engine stopped, database closed). */
-export async function withLab<T>(home: string | undefined, fn: (lab: Lab) => Promise<T>): Promise<T> {
-  const lab = openLab(home);
+export async function withLab<T>(home: string | undefined, fn: (lab: Lab) => Promise<T>, engines = 1): Promise<T> {
+  const lab = openLab(home, engines);
   try {
     return await fn(lab);
   } finally {

@@ -39,8 +39,19 @@ export interface LabOptions {
   launcher?: EngineLauncher;
   /** Start the engine right away (the UI shows its backend); otherwise on the first job. */
   eagerEngine?: boolean;
+  /**
+   * Engine processes that run jobs in parallel (default 1). The wasm backend uses one core per
+   * engine, so a study on an N-core machine runs N independent jobs at once.
+   */
+  engines?: number;
   /** better-sqlite3 addon for Electron's ABI (the app); the Node build otherwise. */
   nativeBinding?: string;
+}
+
+interface Slot {
+  supervisor: EngineSupervisor;
+  current: { job: JobRow; runId: number } | null;
+  loop: Promise<void> | null;
 }
 
 const METRIC_FLUSH_MS = 250;
@@ -53,18 +64,24 @@ export class Lab implements LabApi {
   private lock: WorkerLock | null = null;
   private pumping: Promise<void> | null = null;
   private closed = false;
-  private current: { job: JobRow; runId: number } | null = null;
+  /** One per engine process; slot 0's supervisor is `supervisor` (what the UI shows). */
+  private readonly slots: Slot[];
   private pendingMetrics: { runId: number; points: MetricPoint[] }[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
-  private lastProgressWrite = 0;
+  private readonly lastProgressWrite = new Map<number, number>();
   private readonly settled = new Map<number, ((r: RunSummary) => void)[]>();
 
   constructor(readonly opts: LabOptions) {
     ensureHome(opts.home);
     this.repo = new Repo(openDb(join(opts.home, 'lab.db'), opts.nativeBinding));
-    this.supervisor = new EngineSupervisor(opts.launcher ?? forkLauncher(opts.home), (s) =>
-      this.emit({ type: 'engine', engine: s }),
-    );
+    const launcher = opts.launcher ?? forkLauncher(opts.home);
+    const n = Math.max(1, Math.min(64, Math.floor(opts.engines ?? 1)));
+    this.slots = Array.from({ length: n }, (_, i) => ({
+      supervisor: new EngineSupervisor(launcher, i === 0 ? (s) => this.emit({ type: 'engine', engine: s }) : () => {}),
+      current: null,
+      loop: null,
+    }));
+    this.supervisor = this.slots[0].supervisor;
     const got = acquireWorkerLock(opts.home);
     if ('release' in got) {
       this.lock = got;
@@ -87,7 +104,7 @@ export class Lab implements LabApi {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.supervisor.stop();
+    await Promise.all(this.slots.map((sl) => sl.supervisor.stop()));
     // let the job in flight record how it ended before the database closes
     await this.pumping;
     this.flushMetrics();
@@ -155,7 +172,8 @@ export class Lab implements LabApi {
       })();
       return this.emitRun(id);
     }
-    if (run.status === 'running' && this.current?.runId === id) this.supervisor.cancel(this.current.job.id);
+    const slot = this.slots.find((sl) => sl.current?.runId === id);
+    if (run.status === 'running' && slot?.current) slot.supervisor.cancel(slot.current.job.id);
     else if (run.status === 'running') throw new Error(`Run ${id} is running in another toklab process; cancel it there.`);
     return run;
   }
@@ -270,21 +288,34 @@ export class Lab implements LabApi {
     })();
   }
 
+  /** Starts a job loop on every idle engine slot; resolves when all slots have run out of runnable jobs. */
   private pump(): Promise<void> {
-    if (this.pumping || !this.lock || this.closed) return this.pumping ?? Promise.resolve();
-    const run = async (): Promise<void> => {
-      await Promise.resolve(); // so that `pumping` is set before the loop can finish
-      try {
-        for (let job = this.repo.nextQueuedJob(); job && !this.closed; job = this.repo.nextQueuedJob()) await this.execute(job);
-      } finally {
-        this.pumping = null;
-      }
-    };
-    this.pumping = run();
-    return this.pumping;
+    if (!this.lock || this.closed) return this.pumping ?? Promise.resolve();
+    for (const slot of this.slots) {
+      if (slot.loop) continue;
+      slot.loop = (async () => {
+        await Promise.resolve(); // so that `loop` is set before the loop can finish
+        try {
+          // picking a job and marking it running happen in one synchronous stretch, so two slots never take the same job
+          for (let job = this.repo.nextRunnableJob(); job && !this.closed; job = this.repo.nextRunnableJob()) {
+            await this.execute(job, slot);
+            // what this job unblocked may suit a slot that went idle
+            if (this.slots.length > 1) queueMicrotask(() => void this.pump());
+          }
+        } finally {
+          slot.loop = null;
+        }
+      })();
+    }
+    const all = Promise.all(this.slots.map((sl) => sl.loop ?? Promise.resolve())).then(() => undefined);
+    this.pumping = all;
+    void all.then(() => {
+      if (this.pumping === all) this.pumping = null;
+    });
+    return all;
   }
 
-  private async execute(job: JobRow): Promise<void> {
+  private async execute(job: JobRow, slot: Slot): Promise<void> {
     const runId = job.runId;
     // a prerequisite that did not end done: fail with its reason rather than run without it
     const deps = this.repo.jobDeps(job.id);
@@ -305,20 +336,21 @@ export class Lab implements LabApi {
       this.emitRun(runId);
       return;
     }
-    this.current = { job, runId };
+    slot.current = { job, runId };
     this.repo.setJobStatus(job.id, 'running');
-    const info = await this.supervisor.start().catch(() => null);
+    const info = await slot.supervisor.start().catch(() => null);
     this.repo.markStarted(runId, info?.backend ?? null);
     this.emitRun(runId);
     const dir = this.runDir(runId);
     mkdirSync(dir, { recursive: true });
     let lastProgress: Progress | undefined;
-    const outcome = await this.supervisor.run({ jobId: job.id, runId, kind: job.kind, spec: job.spec, home: this.opts.home, runDir: dir }, (e) => {
+    const outcome = await slot.supervisor.run({ jobId: job.id, runId, kind: job.kind, spec: job.spec, home: this.opts.home, runDir: dir }, (e) => {
       const p = this.onEngineEvent(runId, e);
       if (p) lastProgress = p;
     });
     this.flushMetrics();
-    this.current = null;
+    slot.current = null;
+    this.lastProgressWrite.delete(runId);
     const status = outcome.status;
     const error = outcome.status === 'failed' || outcome.status === 'interrupted' ? outcome.error : null;
     const result = outcome.status === 'done' ? outcome.result : null;
@@ -351,8 +383,8 @@ export class Lab implements LabApi {
       case 'progress': {
         const progress: Progress = { done: e.done, total: e.total, message: e.message };
         const now = Date.now();
-        if (now - this.lastProgressWrite > PROGRESS_WRITE_MS || e.done >= e.total) {
-          this.lastProgressWrite = now;
+        if (now - (this.lastProgressWrite.get(runId) ?? 0) > PROGRESS_WRITE_MS || e.done >= e.total) {
+          this.lastProgressWrite.set(runId, now);
           this.repo.setProgress(runId, progress);
         }
         this.emit({ type: 'progress', runId, progress });

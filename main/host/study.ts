@@ -181,30 +181,35 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<Stu
   const stepsPerEpoch = Math.max(1, Math.floor(dataset.trainN / plan.batchSize));
   const epochsFor = (steps: number): number => Math.max(1, Math.round(steps / stepsPerEpoch));
 
-  const toks: StudyTokenizerRun[] = [];
-  for (const t of plan.tokenizers)
-    for (const seed of t.seeds) {
+  // One chain per tokenizer run (train → evaluate → its generators → gFID), all queued at once: with
+  // several engines (one core each) independent chains run in parallel. Results keep plan order.
+  const chains = plan.tokenizers.flatMap((t) => t.seeds.map((seed) => ({ t, seed })));
+  const genPlans = (t: TokenizerPlan, seed: number): GeneratorPlan[] => plan.generators.filter((g) => g.tokenizers === 'all' || seed === t.seeds[0]);
+  const results = await Promise.all(
+    chains.map(async ({ t, seed }) => {
       const spec: JsonObject = { dataset: dataset.id, preset: t.preset, epochs: epochsFor(t.steps), batchSize: plan.batchSize, lr: plan.lr, warmup: Math.min(100, Math.round(t.steps / 10)), seed, lp: t.lp, anneal: t.anneal };
       const run = await ensure(`tokenizer-${t.key}-s${seed}`, { kind: 'train-tokenizer', spec });
       const ev = await ensure(`eval-${t.key}-s${seed}`, {
         kind: 'eval-tokenizer',
         spec: { tokenizer: run.id, alphas: plan.sweep.alphas, deltas: plan.sweep.deltas, deltaMode: 'abs', n: plan.sweep.n, seed: 0, minExtractorAccuracy: plan.minExtractorAccuracy },
       });
-      toks.push({ key: t.key, seed, plan: t, run: await lab.getRun(run.id), evalRun: await lab.getRun(ev.id) });
-    }
-
-  const gens: StudyGeneratorRun[] = [];
-  for (const g of plan.generators)
-    for (const t of toks) {
-      if (g.tokenizers === 'first-seed' && t.seed !== t.plan.seeds[0]) continue;
-      const genEpochs = Math.max(1, Math.round(g.steps / stepsPerEpoch));
-      const run = await ensure(`generator-${t.key}-s${t.seed}-${g.arch}`, { kind: 'train-generator', spec: { tokenizer: t.run.id, arch: g.arch, preset: g.preset, epochs: genEpochs, warmup: Math.min(100, Math.round(g.steps / 10)), seed: 0 } });
-      const ev = await ensure(`gfid-${t.key}-s${t.seed}-${g.arch}`, {
-        kind: 'eval-generator',
-        spec: { generator: run.id, cfgScales: plan.gfid.cfgScales, nPerClass: plan.gfid.nPerClass, seed: 0, minExtractorAccuracy: plan.minExtractorAccuracy },
-      });
-      gens.push({ key: t.key, seed: t.seed, arch: g.arch, tokenizerRunId: t.run.id, run, evalRun: await lab.getRun(ev.id) });
-    }
+      const tok: StudyTokenizerRun = { key: t.key, seed, plan: t, run: await lab.getRun(run.id), evalRun: await lab.getRun(ev.id) };
+      const gens = await Promise.all(
+        genPlans(t, seed).map(async (g): Promise<StudyGeneratorRun> => {
+          const genEpochs = Math.max(1, Math.round(g.steps / stepsPerEpoch));
+          const grun = await ensure(`generator-${t.key}-s${seed}-${g.arch}`, { kind: 'train-generator', spec: { tokenizer: run.id, arch: g.arch, preset: g.preset, epochs: genEpochs, warmup: Math.min(100, Math.round(g.steps / 10)), seed: 0 } });
+          const gev = await ensure(`gfid-${t.key}-s${seed}-${g.arch}`, {
+            kind: 'eval-generator',
+            spec: { generator: grun.id, cfgScales: plan.gfid.cfgScales, nPerClass: plan.gfid.nPerClass, seed: 0, minExtractorAccuracy: plan.minExtractorAccuracy },
+          });
+          return { key: t.key, seed, arch: g.arch, tokenizerRunId: run.id, run: grun, evalRun: await lab.getRun(gev.id) };
+        }),
+      );
+      return { tok, gens };
+    }),
+  );
+  const toks: StudyTokenizerRun[] = results.map((r) => r.tok);
+  const gens: StudyGeneratorRun[] = plan.generators.flatMap((g) => results.flatMap((r) => r.gens.filter((x) => x.arch === g.arch)));
 
   // Correlations over the study's own runs only, one protocol per side.
   const tokIds = toks.map((t) => t.run.id);

@@ -10,7 +10,7 @@ export function tempHome(): { home: string; cleanup(): void } {
 }
 
 /** A lab on a real forked engine, forced to the wasm backend. */
-export function openTestLab(home: string): Lab {
+export function openTestLab(home: string, engines = 1): Lab {
   process.env.TOKLAB_BACKEND = 'wasm';
-  return new Lab({ home, frontDoor: 'cli' });
+  return new Lab({ home, frontDoor: 'cli', engines });
 }

@@ -14,10 +14,10 @@ afterEach(async () => {
   cleanups = [];
 });
 
-function setup(): { lab: Lab; home: string } {
+function setup(engines = 1): { lab: Lab; home: string } {
   const t = tempHome();
   cleanups.push(t.cleanup);
-  const lab = openTestLab(t.home);
+  const lab = openTestLab(t.home, engines);
   labs.push(lab);
   return { lab, home: t.home };
 }
@@ -148,5 +148,26 @@ describe('prerequisites', () => {
     const b = lab.repo.createRun({ kind: 'selftest', jobKind: 'selftest', name: 'dependent', config: {}, seed: 0, appVersion: 't' });
     lab.repo.enqueue(b.id, 'selftest', { steps: 2 }, 1, [a.id]);
     expect((await lab.waitForRun(b.id)).status).toBe('done');
+  });
+
+  it('with two engines runs two independent jobs at once, and holds a dependent back until its prerequisite is done', async () => {
+    const { lab } = setup(2);
+    const running = new Set<number>();
+    let both = false;
+    lab.onEvent((e) => {
+      if (e.type !== 'run') return;
+      if (e.run.status === 'running') running.add(e.run.id);
+      else running.delete(e.run.id);
+      if (running.size === 2) both = true;
+    });
+    const a = await lab.startJob({ kind: 'selftest', spec: { steps: 6, stepDelayMs: 250 } });
+    const b = lab.repo.createRun({ kind: 'selftest', jobKind: 'selftest', name: 'dependent', config: {}, seed: 0, appVersion: 't' });
+    lab.repo.enqueue(b.id, 'selftest', { steps: 2 }, 1, [a.id]);
+    const c = await lab.startJob({ kind: 'selftest', spec: { steps: 6, stepDelayMs: 250 } });
+    const [ra, rb, rc] = await Promise.all([a, b, c].map((r) => lab.waitForRun(r.id)));
+    expect([ra.status, rb.status, rc.status]).toEqual(['done', 'done', 'done']);
+    expect(both, 'a and c ran side by side').toBe(true);
+    // the dependent started only after its prerequisite finished, although an engine was free earlier
+    expect(Date.parse(rb.startedAt!)).toBeGreaterThanOrEqual(Date.parse(ra.finishedAt!));
   });
 });

@@ -9,7 +9,8 @@ import type { StudyReportJson } from '../../main/report/study-report';
 import { openTestLab, tempHome } from './helpers';
 
 const t = tempHome();
-const lab = openTestLab(t.home);
+// two engines: the study's independent chains run in parallel, as `toklab study` does on a 2-core machine
+const lab = openTestLab(t.home, 2);
 afterAll(async () => {
   await lab.close();
   t.cleanup();

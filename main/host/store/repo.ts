@@ -160,6 +160,12 @@ export class Repo {
       artifacts: db.prepare(`SELECT * FROM artifacts WHERE run_id = ? ORDER BY id`),
       insertJob: db.prepare(`INSERT INTO jobs (run_id, kind, spec, status, attempt, enqueued_at) VALUES (?, ?, ?, 'queued', ?, ?)`),
       nextJob: db.prepare(`SELECT * FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1`),
+      // queued jobs none of whose prerequisite runs is still queued or running, oldest first
+      nextRunnable: db.prepare(
+        `SELECT * FROM jobs j WHERE j.status = 'queued' AND NOT EXISTS (
+           SELECT 1 FROM job_deps d JOIN runs r ON r.id = d.run_id WHERE d.job_id = j.id AND r.status IN ('queued', 'running')
+         ) ORDER BY j.id LIMIT 1`,
+      ),
       jobForRun: db.prepare(`SELECT * FROM jobs WHERE run_id = ? AND status != 'finished' ORDER BY id DESC LIMIT 1`),
       lastJobForRun: db.prepare(`SELECT * FROM jobs WHERE run_id = ? ORDER BY id DESC LIMIT 1`),
       setJobStatus: db.prepare(`UPDATE jobs SET status = ? WHERE id = ?`),
@@ -354,6 +360,12 @@ export class Repo {
   /** The runs a job waits for. */
   jobDeps(jobId: number): number[] {
     return (this.s.jobDeps.all(jobId) as { run_id: number }[]).map((r) => r.run_id);
+  }
+
+  /** The oldest queued job that can start now: its prerequisites have all ended (several engines take jobs in parallel). */
+  nextRunnableJob(): JobRow | null {
+    const r = this.s.nextRunnable.get() as Parameters<typeof toJob>[0] | undefined;
+    return r ? toJob(r) : null;
   }
 
   nextQueuedJob(): JobRow | null {
