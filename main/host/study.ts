@@ -3,6 +3,7 @@
 // several seeds), rFID + pFID grids, raster and RAR generators, gFID and sample accuracy with and
 // without CFG, then ρ(pFID, gFID) against ρ(rFID, gFID) over the study's own runs at one protocol.
 // Every step is a normal queued job, tagged so that a second `toklab study` reuses what finished.
+import { createHash } from 'node:crypto';
 import type { CorrelationResult, JsonObject, RunDetail, RunSummary, StartJobRequest } from '../../preload/contract';
 import type { Lab } from './lab';
 import { writeStudyReport, type StudyData } from '../report/study-report';
@@ -71,23 +72,23 @@ export const STUDY_PLANS: Record<string, StudyPlan> = {
     gates: GATES,
     minExtractorAccuracy: 0,
   },
-  /** About 25 minutes on 2 cores: models that learn, two seeds per ±LP pair; small, so read the gates. */
+  /** About 20 minutes on 2 cores (two engines): models that learn, two seeds per ±LP pair; small, so read the gates. */
   quick: {
     name: 'quick',
     dataset: { source: 'shapes', resolution: 16, trainCount: 2000, valCount: 400, seed: 0 },
     featureNet: { minSteps: 400, maxSteps: 1200, evalEvery: 100, patience: 2 },
     tokenizers: [
-      ...pairOf('k64', 'vq-f2-k64', 500, 4, [0, 1]),
-      ...pairOf('k256', 'vq-f2-k256', 500, 4, [0, 1]),
-      { key: 'k256-short', pair: null, preset: 'vq-f2-k256', steps: 150, lp: null, anneal: null, seeds: [0] },
-      { key: 'k1024', pair: null, preset: 'vq-f2-k1024', steps: 500, lp: null, anneal: null, seeds: [0] },
+      ...pairOf('k64', 'vq-f2-k64', 800, 4, [0, 1]),
+      ...pairOf('k256', 'vq-f2-k256', 800, 4, [0, 1]),
+      { key: 'k256-short', pair: null, preset: 'vq-f2-k256', steps: 200, lp: null, anneal: null, seeds: [0] },
+      { key: 'k1024', pair: null, preset: 'vq-f2-k1024', steps: 800, lp: null, anneal: null, seeds: [0] },
     ],
     batchSize: 32,
     lr: 2e-3,
     sweep: { alphas: [0.3, 0.6, 0.9], deltas: [4, 8], n: 400 },
     generators: [
-      { arch: 'raster', preset: 'gpt-nano', steps: 400, tokenizers: 'all' },
-      { arch: 'rar', preset: 'gpt-nano', steps: 400, tokenizers: 'first-seed' },
+      { arch: 'raster', preset: 'gpt-nano', steps: 500, tokenizers: 'all' },
+      { arch: 'rar', preset: 'gpt-nano', steps: 500, tokenizers: 'first-seed' },
     ],
     gfid: { cfgScales: [0, 2], nPerClass: 20 },
     gates: GATES,
@@ -150,11 +151,12 @@ export interface StudyGeneratorRun {
 export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<StudyData> {
   const t0 = Date.now();
   const id = `${plan.name}:${plan.dataset.source}`;
-  const tag = (step: string): string => `study:${id}:${step}`;
+  // the tag carries a hash of the job's spec: a changed plan reruns the steps it changed instead of reusing them
+  const tag = (step: string, req: StartJobRequest): string => `study:${id}:${step}#${createHash('sha256').update(JSON.stringify([req.kind, req.spec])).digest('hex').slice(0, 10)}`;
   const ensure = async (step: string, req: StartJobRequest): Promise<RunSummary> => {
-    const prior = (await lab.listRuns({ tag: tag(step) })).find((r) => r.status === 'done' || r.status === 'queued' || r.status === 'running');
+    const prior = (await lab.listRuns({ tag: tag(step, req) })).find((r) => r.status === 'done' || r.status === 'queued' || r.status === 'running');
     const run = prior ?? (await lab.startJob({ ...req, name: `study ${plan.name} · ${step}` }));
-    if (!prior) await lab.setRunTags(run.id, ['study', tag(step)]);
+    if (!prior) await lab.setRunTags(run.id, ['study', tag(step, req)]);
     const final = await lab.waitForRun(run.id);
     if (final.status !== 'done') throw new Error(`study step ${step} (run ${run.id}) ended ${final.status}: ${final.error ?? ''}`);
     log(`${prior?.status === 'done' ? 'reused' : 'done'}: ${step} (run ${run.id})`);

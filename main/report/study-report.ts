@@ -136,10 +136,14 @@ function generatorRows(d: StudyData): GeneratorRow[] {
   });
 }
 
+/** `study:quick:shapes:tokenizer-k64-s0#1a2b…` → `tokenizer-k64-s0`. */
+export function studyStep(tag: string): string {
+  return tag.split(':').slice(3).join(':').replace(/#[0-9a-f]*$/, '');
+}
+
 function stageOf(r: RunSummary): string {
   const t = r.tags.find((x) => x.startsWith('study:'));
-  const step = t ? t.split(':').slice(3).join(':') : r.kind;
-  return step.replace(/-.*$/, '');
+  return (t ? studyStep(t) : r.kind).replace(/-.*$/, '');
 }
 
 const STAGE_NAMES: Record<string, string> = { dataset: 'dataset', 'feature': 'feature network', tokenizer: 'tokenizer training', eval: 'rFID + pFID evaluation', generator: 'generator training', gfid: 'gFID + sample accuracy', 'feature-net': 'feature network' };
@@ -169,7 +173,8 @@ const CSV_COLUMNS = ['run_id', 'run_kind', 'study_step', 'metric', 'value', 'pro
 export function scoresCsv(runs: RunSummary[], scoresOf: Map<number, Score[]>): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const r of runs) {
-    const step = r.tags.find((x) => x.startsWith('study:'))?.split(':').slice(3).join(':') ?? '';
+    const tag = r.tags.find((x) => x.startsWith('study:'));
+    const step = tag ? studyStep(tag) : '';
     for (const s of scoresOf.get(r.id) ?? []) {
       const p = s.provenance as Record<string, unknown>;
       const proto = protocolOf(s.metric, p);
