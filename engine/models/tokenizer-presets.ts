@@ -24,6 +24,9 @@ export const TOKENIZER_PRESETS: Record<string, TokenizerPresetShape> = {
   'vq-f2-k64': { ...base, f: 2, K: 64, D: 16, widths: [16, 32], resBlocks: [0, 1] },
   'vq-f2-k256': { ...base, f: 2, K: 256, D: 16, widths: [16, 32], resBlocks: [0, 1] },
   'vq-f2-k1024': { ...base, f: 2, K: 1024, D: 16, widths: [16, 32], resBlocks: [0, 1] },
+  'vq-f2w-k64': { ...base, f: 2, K: 64, D: 16, widths: [32, 64], resBlocks: [0, 1] },
+  'vq-f2w-k256': { ...base, f: 2, K: 256, D: 16, widths: [32, 64], resBlocks: [0, 1] },
+  'vq-f2w-k1024': { ...base, f: 2, K: 1024, D: 16, widths: [32, 64], resBlocks: [0, 1] },
   'vq-f8-k256': { ...base, f: 8, K: 256, D: 16, widths: [16, 32, 64, 64], resBlocks: [0, 0, 1, 1] },
 };
 
