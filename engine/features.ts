@@ -25,7 +25,7 @@ export interface FeatureNetMeta {
   /** Accuracy on the held-out training images the plateau test used (null: none). */
   heldOutAccuracy?: number | null;
   /** n: training images seen (fresh) or used (split). */
-  trainedOn: { dataset: string; split: 'train'; n: number; source?: 'fresh' | 'split'; augment?: 'none' | 'shift' };
+  trainedOn: { dataset: string; split: 'train'; n: number; source?: 'fresh' | 'split'; augment?: string };
   seed: number;
   steps?: number;
   /** Legacy field of networks trained for a fixed number of epochs. */

@@ -12,7 +12,7 @@ import type { DatasetKind } from '../data/types';
 import { u8ToUnit } from '../data/packed';
 import { SHAPE_CLASSES, generateShapes } from '../data/shapes';
 import { Rng } from '../rng';
-import { metricSelfTest, type SelfTestResult } from '../metrics/self-test';
+import { blurImages, metricSelfTest, type SelfTestResult } from '../metrics/self-test';
 import { FEATURE_NET_DIR, embedSplit, embedWith, writeSplitStats, type FeatureNetMeta } from '../features';
 import { FeatureNet, featureNetArch, featureNetId, type FeatureNetArch } from '../models/feature-net';
 import { validateTrainFeatureNetSpec, type TrainFeatureNetSpec } from '../specs/train-feature-net';
@@ -78,6 +78,30 @@ export function shiftImages(x: Float32Array, n: number, S: number, C: number, m:
   return out;
 }
 
+/**
+ * Mild degradations, each with chance ½ per image: Gaussian blur σ ∈ [0.3, 1.2] px and noise σ ∈ [0, 0.12].
+ * Optional (augment 'degrade'): measured on the 16 px shapes it made the classifier more robust to blur
+ * (σ 0.75: 52 % → 75 %) but cost clean accuracy (0.96 → 0.85 in 1,200 steps), failed the metric self-test,
+ * and raised reconstruction class accuracy only 0.47 → 0.51, so it is not the default.
+ */
+export function degradeImages(x: Float32Array, n: number, S: number, C: number, rng: Rng): Float32Array {
+  const per = S * S * C;
+  const out = x.slice();
+  for (let b = 0; b < n; b++) {
+    let img = out.subarray(b * per, (b + 1) * per);
+    if (rng.uniform() < 0.5) img.set(blurImages(img, { n: 1, h: S, w: S, c: C }, 0.3 + 0.9 * rng.uniform()));
+    if (rng.uniform() < 0.5) {
+      const sigma = 0.12 * rng.uniform();
+      img = out.subarray(b * per, (b + 1) * per);
+      for (let i = 0; i < per; i++) {
+        const v = img[i] + sigma * rng.normal();
+        img[i] = v < -1 ? -1 : v > 1 ? 1 : v;
+      }
+    }
+  }
+  return out;
+}
+
 /** Replaces `dest` by `tmp` with two renames, so readers never see a half-written folder. */
 function swapIn(tmp: string, dest: string): void {
   const old = `${dest}.old-${process.pid}-${Date.now()}`;
@@ -95,7 +119,7 @@ interface StepBatch {
 /** Where training images come from: fresh procedural shapes, or the training split minus a held-out share. */
 interface TrainSource {
   kind: 'fresh' | 'split';
-  augment: 'none' | 'shift';
+  augment: Augment;
   /** Images the plateau test measures (never the evaluation split). */
   heldOut: { x: Float32Array; y: Int32Array; n: number };
   trainN: number;
@@ -103,6 +127,15 @@ interface TrainSource {
 }
 
 const HELD_OUT_FRESH = 500;
+
+type Augment = TrainFeatureNetSpec['augment'] & ('none' | 'shift' | 'degrade' | 'shift+degrade');
+
+function augmentImages(x: Float32Array, n: number, S: number, C: number, augment: Augment, seed: number, step: number): Float32Array {
+  let out = x;
+  if (augment === 'shift' || augment === 'shift+degrade') out = shiftImages(out, n, S, C, 2, new Rng(deriveSeed(seed, `featnet-shift-${step}`)));
+  if (augment === 'degrade' || augment === 'shift+degrade') out = degradeImages(out, n, S, C, new Rng(deriveSeed(seed, `featnet-degrade-${step}`)));
+  return out;
+}
 
 function trainSource(data: FeatureNetData, spec: TrainFeatureNetSpec): TrainSource {
   const S = data.imageSize, C = data.channels, B = spec.batchSize;
@@ -113,7 +146,17 @@ function trainSource(data: FeatureNetData, spec: TrainFeatureNetSpec): TrainSour
       const d = generateShapes({ count, seed, resolution: S, channels: C as 1 | 3 });
       return { x: u8ToUnit(d.x), y: d.y, n: count };
     };
-    return { kind: 'fresh', augment: 'none', heldOut: draw(HELD_OUT_FRESH, deriveSeed(spec.seed, 'featnet-heldout')), trainN: 0, batch: (step) => draw(B, deriveSeed(spec.seed, `featnet-fresh-${step}`)) };
+    const augment: Augment = spec.augment === 'auto' ? 'none' : spec.augment;
+    return {
+      kind: 'fresh',
+      augment,
+      heldOut: draw(HELD_OUT_FRESH, deriveSeed(spec.seed, 'featnet-heldout')),
+      trainN: 0,
+      batch: (step) => {
+        const b = draw(B, deriveSeed(spec.seed, `featnet-fresh-${step}`));
+        return { ...b, x: augmentImages(b.x, b.n, S, C, augment, spec.seed, step) };
+      },
+    };
   }
   const limit = spec.trainLimit > 0 ? Math.min(spec.trainLimit, data.train.n) : data.train.n;
   const order = new Int32Array(limit);
@@ -124,7 +167,7 @@ function trainSource(data: FeatureNetData, spec: TrainFeatureNetSpec): TrainSour
   const train = order.slice(nHeld);
   if (train.length < 2) throw new Error(`the training split has ${train.length} images after the held-out share; the feature network needs more`);
   const h = data.train.read(held);
-  const augment = spec.augment === 'auto' ? 'shift' : spec.augment;
+  const augment: Augment = spec.augment === 'auto' ? 'shift' : spec.augment;
   const perEpoch = Math.max(1, Math.floor(train.length / B));
   let permEpoch = -1;
   let perm = train;
@@ -143,9 +186,7 @@ function trainSource(data: FeatureNetData, spec: TrainFeatureNetSpec): TrainSour
       const k = step % perEpoch;
       const idx = perm.subarray(k * B, Math.min(perm.length, (k + 1) * B));
       const r = data.train.read(idx);
-      let x = u8ToUnit(r.x);
-      if (augment === 'shift') x = shiftImages(x, idx.length, S, C, 2, new Rng(deriveSeed(spec.seed, `featnet-shift-${step}`)));
-      return { x, y: r.y, n: idx.length };
+      return { x: augmentImages(u8ToUnit(r.x), idx.length, S, C, augment, spec.seed, step), y: r.y, n: idx.length };
     },
   };
 }

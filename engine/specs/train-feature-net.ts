@@ -25,8 +25,11 @@ export interface TrainFeatureNetSpec {
    * picks fresh for shapes datasets, split otherwise.
    */
   data: 'auto' | 'fresh' | 'split';
-  /** Augmentation of split images: random shifts by up to 2 px (edge-padded); 'auto' = shift for split data. */
-  augment: 'auto' | 'none' | 'shift';
+  /**
+   * Augmentation: random shifts by up to 2 px (edge-padded) and/or mild degradations (blur, noise), so the
+   * classifier judges content rather than crispness; 'auto' = none for fresh images, shift for split data.
+   */
+  augment: 'auto' | 'none' | 'shift' | 'degrade' | 'shift+degrade';
   /** Share of the training split held out for the plateau test when data is 'split'. */
   holdout: number;
   /** Train on the first N training images only (0 = all); statistics always cover whole splits. */
@@ -53,7 +56,7 @@ export function validateTrainFeatureNetSpec(input: unknown): TrainFeatureNetSpec
     lr: num(o, 'lr', 3e-3, 1e-6, 1),
     seed: num(o, 'seed', 0, 0, 2 ** 32 - 1, true),
     data: str(o, 'data', 'auto', ['auto', 'fresh', 'split'] as const),
-    augment: str(o, 'augment', 'auto', ['auto', 'none', 'shift'] as const),
+    augment: str(o, 'augment', 'auto', ['auto', 'none', 'shift', 'degrade', 'shift+degrade'] as const),
     holdout: num(o, 'holdout', 0.1, 0, 0.5),
     trainLimit: num(o, 'trainLimit', 0, 0, 10_000_000, true),
     selfTest: bool(o, 'selfTest', true),

@@ -72,45 +72,51 @@ export const STUDY_PLANS: Record<string, StudyPlan> = {
     gates: GATES,
     minExtractorAccuracy: 0,
   },
-  /** About 20 minutes on 2 cores (two engines): models that learn, two seeds per ±LP pair; small, so read the gates. */
+  /**
+   * About 25 minutes on 2 cores (two engines). The extractor and the tokenizers learn (≈ 21 dB, shapes
+   * recognisable); generators at this budget stay near chance, and the gates say so (docs/STUDY.md).
+   */
   quick: {
     name: 'quick',
     dataset: { source: 'shapes', resolution: 16, trainCount: 2000, valCount: 400, seed: 0 },
-    featureNet: { minSteps: 400, maxSteps: 1200, evalEvery: 100, patience: 2 },
+    featureNet: { minSteps: 400, maxSteps: 1000, evalEvery: 100, patience: 2 },
     tokenizers: [
-      ...pairOf('k64', 'vq-f2-k64', 800, 4, [0, 1]),
-      ...pairOf('k256', 'vq-f2-k256', 800, 4, [0, 1]),
+      ...pairOf('k64', 'vq-f2-k64', 600, 4, [0, 1]),
+      ...pairOf('k256', 'vq-f2-k256', 600, 4, [0, 1]),
       { key: 'k256-short', pair: null, preset: 'vq-f2-k256', steps: 200, lp: null, anneal: null, seeds: [0] },
-      { key: 'k1024', pair: null, preset: 'vq-f2-k1024', steps: 800, lp: null, anneal: null, seeds: [0] },
+      { key: 'k1024', pair: null, preset: 'vq-f2-k1024', steps: 600, lp: null, anneal: null, seeds: [0] },
     ],
     batchSize: 32,
     lr: 2e-3,
     sweep: { alphas: [0.3, 0.6, 0.9], deltas: [4, 8], n: 400 },
     generators: [
-      { arch: 'raster', preset: 'gpt-nano', steps: 500, tokenizers: 'all' },
-      { arch: 'rar', preset: 'gpt-nano', steps: 500, tokenizers: 'first-seed' },
+      { arch: 'raster', preset: 'gpt-nano', steps: 250, tokenizers: 'all' },
+      { arch: 'rar', preset: 'gpt-nano', steps: 250, tokenizers: 'first-seed' },
     ],
     gfid: { cfgScales: [0, 2], nPerClass: 20 },
     gates: GATES,
     minExtractorAccuracy: 0.9,
   },
-  /** Hours on 2 cores; the smallest run worth reading. */
+  /**
+   * The smallest run worth reading: 32 px, 10k images, three ±LP pairs on two seeds. Estimated at about
+   * 2.5 hours on 2 cores from the quick plan's measured step costs (docs/STUDY.md); not yet run end to end.
+   */
   standard: {
     name: 'standard',
     dataset: { source: 'shapes', resolution: 32, trainCount: 10000, valCount: 2000, seed: 0 },
-    featureNet: { minSteps: 600, maxSteps: 3000, evalEvery: 200, patience: 3 },
+    featureNet: { minSteps: 600, maxSteps: 2000, evalEvery: 200, patience: 2 },
     tokenizers: [
-      ...pairOf('k64', 'vq-f4-k64', 4000, 8, [0, 1, 2]),
-      ...pairOf('k256', 'vq-f4-k256', 4000, 8, [0, 1, 2]),
-      ...pairOf('k1024', 'vq-f4-k1024', 4000, 8, [0, 1]),
-      { key: 'k256-short', pair: null, preset: 'vq-f4-k256', steps: 1000, lp: null, anneal: null, seeds: [0] },
+      ...pairOf('k64', 'vq-f4-k64', 1500, 8, [0, 1]),
+      ...pairOf('k256', 'vq-f4-k256', 1500, 8, [0, 1]),
+      ...pairOf('k1024', 'vq-f4-k1024', 1500, 8, [0, 1]),
+      { key: 'k256-short', pair: null, preset: 'vq-f4-k256', steps: 400, lp: null, anneal: null, seeds: [0] },
     ],
     batchSize: 32,
     lr: 2e-3,
-    sweep: { alphas: [0.5, 0.6, 0.7, 0.8, 0.9], deltas: [4, 8, 16], n: 2000 },
+    sweep: { alphas: [0.5, 0.7, 0.9], deltas: [4, 8, 16], n: 2000 },
     generators: [
-      { arch: 'raster', preset: 'gpt-micro', steps: 3000, tokenizers: 'all' },
-      { arch: 'rar', preset: 'gpt-micro', steps: 3000, tokenizers: 'all' },
+      { arch: 'raster', preset: 'gpt-nano', steps: 1500, tokenizers: 'all' },
+      { arch: 'rar', preset: 'gpt-nano', steps: 1500, tokenizers: 'first-seed' },
     ],
     gfid: { cfgScales: [0, 1.5, 3], nPerClass: 100 },
     gates: GATES,
@@ -153,15 +159,21 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<Stu
   const id = `${plan.name}:${plan.dataset.source}`;
   // the tag carries a hash of the job's spec: a changed plan reruns the steps it changed instead of reusing them
   const tag = (step: string, req: StartJobRequest): string => `study:${id}:${step}#${createHash('sha256').update(JSON.stringify([req.kind, req.spec])).digest('hex').slice(0, 10)}`;
-  const ensure = async (step: string, req: StartJobRequest): Promise<RunSummary> => {
+  /** Queues the step (or finds it done or on its way) without waiting for it. */
+  const submit = async (step: string, req: StartJobRequest): Promise<{ run: RunSummary; reused: boolean }> => {
     const prior = (await lab.listRuns({ tag: tag(step, req) })).find((r) => r.status === 'done' || r.status === 'queued' || r.status === 'running');
-    const run = prior ?? (await lab.startJob({ ...req, name: `study ${plan.name} · ${step}` }));
-    if (!prior) await lab.setRunTags(run.id, ['study', tag(step, req)]);
-    const final = await lab.waitForRun(run.id);
-    if (final.status !== 'done') throw new Error(`study step ${step} (run ${run.id}) ended ${final.status}: ${final.error ?? ''}`);
-    log(`${prior?.status === 'done' ? 'reused' : 'done'}: ${step} (run ${run.id})`);
+    if (prior) return { run: prior, reused: prior.status === 'done' };
+    const run = await lab.startJob({ ...req, name: `study ${plan.name} · ${step}` });
+    await lab.setRunTags(run.id, ['study', tag(step, req)]);
+    return { run, reused: false };
+  };
+  const finish = async (step: string, queued: { run: RunSummary; reused: boolean }): Promise<RunSummary> => {
+    const final = await lab.waitForRun(queued.run.id);
+    if (final.status !== 'done') throw new Error(`study step ${step} (run ${final.id}) ended ${final.status}: ${final.error ?? ''}`);
+    log(`${queued.reused ? 'reused' : 'done'}: ${step} (run ${final.id})`);
     return final;
   };
+  const ensure = async (step: string, req: StartJobRequest): Promise<RunSummary> => finish(step, await submit(step, req));
 
   const ds = plan.dataset;
   const dsName = ds.source === 'shapes' ? `study-shapes-${ds.resolution}-${ds.trainCount}` : `study-mnist-${ds.resolution}`;
@@ -174,11 +186,16 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<Stu
   if (!dataset) throw new Error('the study dataset was not recorded');
 
   // The extractor first, with the plan's budget (evaluations would otherwise queue the default one).
+  // It is queued first and trains beside the tokenizers (they do not need it); evaluations wait for it.
   const existingNet = (await lab.listRuns({ kind: 'feature-net' })).filter((r) => r.datasetId === dataset.id && r.status === 'done').pop();
-  const featRun = existingNet ?? (await ensure('feature-net', { kind: 'train-feature-net', spec: { dataset: dataset.id, ...plan.featureNet, seed: 0 } }));
-  const featDetail = await lab.getRun(featRun.id);
-  const acc = Number(featDetail.result?.testAccuracy ?? NaN);
-  log(`feature network (run ${featRun.id}): test accuracy ${acc.toFixed(3)}${acc < plan.gates.extractorAccuracy ? ` — below the gate ${plan.gates.extractorAccuracy}` : ''}`);
+  const featQueued = existingNet ? { run: existingNet, reused: true } : await submit('feature-net', { kind: 'train-feature-net', spec: { dataset: dataset.id, ...plan.featureNet, seed: 0 } });
+  const featReady = (async () => {
+    const detail = await lab.getRun((await finish('feature-net', featQueued)).id);
+    const acc = Number(detail.result?.testAccuracy ?? NaN);
+    log(`feature network (run ${detail.id}): test accuracy ${acc.toFixed(3)}${acc < plan.gates.extractorAccuracy ? ` — below the gate ${plan.gates.extractorAccuracy}` : ''}`);
+    return detail;
+  })();
+  featReady.catch(() => {}); // awaited below; a failure surfaces there
 
   const stepsPerEpoch = Math.max(1, Math.floor(dataset.trainN / plan.batchSize));
   const epochsFor = (steps: number): number => Math.max(1, Math.round(steps / stepsPerEpoch));
@@ -191,6 +208,7 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<Stu
     chains.map(async ({ t, seed }) => {
       const spec: JsonObject = { dataset: dataset.id, preset: t.preset, epochs: epochsFor(t.steps), batchSize: plan.batchSize, lr: plan.lr, warmup: Math.min(100, Math.round(t.steps / 10)), seed, lp: t.lp, anneal: t.anneal };
       const run = await ensure(`tokenizer-${t.key}-s${seed}`, { kind: 'train-tokenizer', spec });
+      await featReady;
       const ev = await ensure(`eval-${t.key}-s${seed}`, {
         kind: 'eval-tokenizer',
         spec: { tokenizer: run.id, alphas: plan.sweep.alphas, deltas: plan.sweep.deltas, deltaMode: 'abs', n: plan.sweep.n, seed: 0, minExtractorAccuracy: plan.minExtractorAccuracy },
@@ -228,6 +246,7 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<Stu
         }
       }
 
+  const featDetail = await featReady;
   const studyRuns = await lab.listRuns({ tag: 'study' });
   const data: StudyData = {
     plan,

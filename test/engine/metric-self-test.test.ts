@@ -61,3 +61,17 @@ describe('metric self-test', () => {
     expect(bad.reason).toMatch(/does not rise|not well below/);
   });
 });
+
+describe('feature-network augmentation', () => {
+  it('degradeImages is seeded, keeps values in [-1, 1], leaves some images untouched and changes others', async () => {
+    const { degradeImages } = await import('../../engine/jobs/train-feature-net');
+    const x = images().subarray(0, 40 * 64);
+    const a = degradeImages(x, 40, 8, 1, new Rng(1));
+    expect(degradeImages(x, 40, 8, 1, new Rng(1))).toEqual(a);
+    for (const v of a) expect(Math.abs(v)).toBeLessThanOrEqual(1);
+    let same = 0;
+    for (let b = 0; b < 40; b++) if (a.subarray(b * 64, (b + 1) * 64).every((v, i) => v === x[b * 64 + i])) same++;
+    expect(same).toBeGreaterThan(0); // (1/2)·(1/2) of the images get neither blur nor noise
+    expect(same).toBeLessThan(40);
+  });
+});
