@@ -74,7 +74,7 @@ async function startAndFollow(home: string | undefined, req: StartJobRequest, js
   });
 }
 
-const common = { epochs: { type: 'string' }, seed: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, name: { type: 'string' } } as const;
+const common = { epochs: { type: 'string' }, seed: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' }, name: { type: 'string' } } as const;
 
 function commonSpec(opts: Record<string, string | boolean | undefined>): JsonObject {
   const spec: JsonObject = {};
@@ -85,6 +85,8 @@ function commonSpec(opts: Record<string, string | boolean | undefined>): JsonObj
   const b = intOpt(opts['batch-size'], 'batch-size');
   if (b !== undefined) spec.batchSize = b;
   if (opts.lr !== undefined) spec.lr = Number(opts.lr);
+  const w = intOpt(opts.warmup, 'warmup');
+  if (w !== undefined) spec.warmup = w;
   return spec;
 }
 
