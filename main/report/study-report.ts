@@ -328,7 +328,7 @@ function markdown(r: StudyReportJson, figs: string[]): string {
   if (warn.length) L.push('', ...warn.map((w) => `> warning: ${w}`));
   const proto = r.correlations.find((c) => c.protocol)?.protocol;
   if (proto) L.push('', `Protocols: x: ${proto.x}; y: ${proto.y}.`);
-  L.push('', '## Figures', '', ...figs.filter((x) => x.endsWith('.png')).map((x) => `![${x}](${x})`), '', '## Wall time per stage', '', '| stage | runs | seconds |', '|---|---|---|', ...r.stages.map((s) => `| ${s.stage} | ${s.runs} | ${s.seconds.toFixed(0)} |`), '', `Files: report.json (every number with its run ids), scores.csv (every score with its protocol), figures as SVG and PNG.`, '');
+  L.push('', '## Figures', '', ...figs.filter((x) => x.endsWith('.png')).map((x) => `![${x}](${x})`), '', '## Time per stage', '', 'Engine seconds summed over each stage\'s runs (runs overlap when several engines work at once; the wall time is above).', '', '| stage | runs | engine seconds |', '|---|---|---|', ...r.stages.map((s) => `| ${s.stage} | ${s.runs} | ${s.seconds.toFixed(0)} |`), '', `Files: report.json (every number with its run ids), scores.csv (every score with its protocol), figures as SVG and PNG.`, '');
   return L.join('\n');
 }
 
@@ -376,7 +376,7 @@ async function figures(dir: string, r: StudyReportJson, home: string, d: StudyDa
     names.push(t.key);
   }
   if (tiles.length) {
-    const png = await composeGrid({ tiles: tiles.map((row) => row.slice(0, 1)), rowLabels: names, colLabels: ['original | clean | perturbed (LP)'], title: 'Reconstructions of val images', scale: 1 });
+    const png = await composeGrid({ tiles: [tiles.map((row) => row[0])], colLabels: names, title: 'Val images: original | clean | perturbed (LP) reconstruction', scale: 2 });
     const file = join(dir, 'reconstructions.png');
     writeFileSync(file, png);
     out.push(file);
