@@ -197,7 +197,10 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<Stu
   })();
   featReady.catch(() => {}); // awaited below; a failure surfaces there
 
-  const stepsPerEpoch = Math.max(1, Math.floor(dataset.trainN / plan.batchSize));
+  // MNIST ships ~9k training digits: tokenizers use the plan's count of them, so budgets mean the same
+  const trainLimit = dataset.trainN > ds.trainCount ? ds.trainCount : 0;
+  const stepsPerEpoch = Math.max(1, Math.floor((trainLimit || dataset.trainN) / plan.batchSize));
+  const genStepsPerEpoch = Math.max(1, Math.floor(dataset.trainN / 32));
   const epochsFor = (steps: number): number => Math.max(1, Math.round(steps / stepsPerEpoch));
 
   // One chain per tokenizer run (train → evaluate → its generators → gFID), all queued at once: with
@@ -207,6 +210,7 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<Stu
   const results = await Promise.all(
     chains.map(async ({ t, seed }) => {
       const spec: JsonObject = { dataset: dataset.id, preset: t.preset, epochs: epochsFor(t.steps), batchSize: plan.batchSize, lr: plan.lr, warmup: Math.min(100, Math.round(t.steps / 10)), seed, lp: t.lp, anneal: t.anneal };
+      if (trainLimit) spec.trainLimit = trainLimit;
       const run = await ensure(`tokenizer-${t.key}-s${seed}`, { kind: 'train-tokenizer', spec });
       await featReady;
       const ev = await ensure(`eval-${t.key}-s${seed}`, {
@@ -216,7 +220,7 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<Stu
       const tok: StudyTokenizerRun = { key: t.key, seed, plan: t, run: await lab.getRun(run.id), evalRun: await lab.getRun(ev.id) };
       const gens = await Promise.all(
         genPlans(t, seed).map(async (g): Promise<StudyGeneratorRun> => {
-          const genEpochs = Math.max(1, Math.round(g.steps / stepsPerEpoch));
+          const genEpochs = Math.max(1, Math.round(g.steps / genStepsPerEpoch));
           const grun = await ensure(`generator-${t.key}-s${seed}-${g.arch}`, { kind: 'train-generator', spec: { tokenizer: run.id, arch: g.arch, preset: g.preset, epochs: genEpochs, warmup: Math.min(100, Math.round(g.steps / 10)), seed: 0 } });
           const gev = await ensure(`gfid-${t.key}-s${seed}-${g.arch}`, {
             kind: 'eval-generator',
