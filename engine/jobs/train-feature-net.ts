@@ -35,7 +35,7 @@ export interface FeatureNetData {
   kind: DatasetKind;
 }
 
-/** Top-1 accuracy of n images (uint8-derived floats in [-1,1]). */
+/** Top-1 accuracy of n images in [-1,1], 256 at a time. */
 function accuracyOf(net: FeatureNet, x: Float32Array, y: Int32Array, n: number): number {
   const { imageSize: S, channels: C } = net.arch;
   const per = S * S * C;
@@ -45,19 +45,6 @@ function accuracyOf(net: FeatureNet, x: Float32Array, y: Int32Array, n: number):
     correct += tf.tidy(() => net.loss(tf.tensor4d(x.subarray(i * per, (i + b) * per), [b, S, S, C]), tf.tensor1d(y.subarray(i, i + b), 'int32')).correct.dataSync()[0]);
   }
   return n > 0 ? correct / n : 0;
-}
-
-/** Top-1 accuracy on a whole split. */
-function accuracy(net: FeatureNet, split: PackedSplit): number {
-  const { imageSize: S, channels: C } = net.arch;
-  let correct = 0;
-  for (const b of split.batches({ batchSize: 256, seed: 0, shuffle: false })) {
-    correct += tf.tidy(() => {
-      const { correct: c } = net.loss(tf.tensor4d(b.x, [b.n, S, S, C]), tf.tensor1d(b.y, 'int32'));
-      return c.dataSync()[0];
-    });
-  }
-  return split.n > 0 ? correct / split.n : 0;
 }
 
 /** Shifts each image by up to ±m pixels in x and y (edge pixels repeat), in place of a copy. */
@@ -271,16 +258,17 @@ export async function trainFeatureNetOn(data: FeatureNetData, spec: TrainFeature
     }
     if (stoppedBy === 'budget' && src.heldOut.n > 0) ctx.log('warn', `feature network: held-out accuracy was still rising at the step budget (${total} steps, best ${best.toFixed(3)}); a larger maxSteps may give a better extractor`);
     else ctx.log('info', `feature network: held-out accuracy plateaued at ${best.toFixed(3)} after ${loop.step} steps`);
-    const valAcc = accuracy(net, data.val);
+    // the val split, read once: test accuracy and the metric self-test (measures the extractor; trains nothing on it)
+    const val = data.val.read(Array.from({ length: data.val.n }, (_, i) => i));
+    const valX = u8ToUnit(val.x);
+    const valAcc = accuracyOf(net, valX, val.y, data.val.n);
     ctx.metrics([{ name: 'featnet/val_acc', step: loop.step, value: valAcc }]);
 
-    // Metric self-test on the evaluation split (measures the extractor; trains nothing on it).
     let selfTest: SelfTestResult | null = null;
     if (spec.selfTest && data.val.n >= 4) {
       ctx.progress(0, 1, 'metric self-test');
       const n = Math.min(data.val.n, 1000);
-      const all = data.val.read(Array.from({ length: n }, (_, i) => i));
-      selfTest = metricSelfTest(u8ToUnit(all.x), { n, h: S, w: S, c: C }, a.featureDim, (x, m) => embedWith(net, x, m).feats, spec.seed);
+      selfTest = metricSelfTest(valX.subarray(0, n * S * S * C), { n, h: S, w: S, c: C }, a.featureDim, (x, m) => embedWith(net, x, m).feats, spec.seed);
       ctx.log(selfTest.passed ? 'info' : 'warn', `metric self-test ${selfTest.passed ? 'passed' : `FAILED: ${selfTest.reason}`} (split-half FID ${selfTest.splitHalfFid.toFixed(2)}; ${selfTest.families.map((f) => `${f.kind} ${f.fid.map((v) => v.toFixed(1)).join('→')}`).join('; ')})`);
     }
 
