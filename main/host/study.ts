@@ -200,7 +200,9 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<Stu
   // MNIST ships ~9k training digits: tokenizers use the plan's count of them, so budgets mean the same
   const trainLimit = dataset.trainN > ds.trainCount ? ds.trainCount : 0;
   const stepsPerEpoch = Math.max(1, Math.floor((trainLimit || dataset.trainN) / plan.batchSize));
-  const genStepsPerEpoch = Math.max(1, Math.floor(dataset.trainN / 32));
+  const genStepsPerEpoch = Math.max(1, Math.floor(dataset.trainN / plan.batchSize));
+  /** A tenth of a short run, at most the trainers' default 100 steps. */
+  const warmupFor = (steps: number): number => Math.min(100, Math.round(steps / 10));
   const epochsFor = (steps: number): number => Math.max(1, Math.round(steps / stepsPerEpoch));
 
   // One chain per tokenizer run (train → evaluate → its generators → gFID), all queued at once: with
@@ -209,7 +211,7 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<Stu
   const genPlans = (t: TokenizerPlan, seed: number): GeneratorPlan[] => plan.generators.filter((g) => g.tokenizers === 'all' || seed === t.seeds[0]);
   const results = await Promise.all(
     chains.map(async ({ t, seed }) => {
-      const spec: JsonObject = { dataset: dataset.id, preset: t.preset, epochs: epochsFor(t.steps), batchSize: plan.batchSize, lr: plan.lr, warmup: Math.min(100, Math.round(t.steps / 10)), seed, lp: t.lp, anneal: t.anneal };
+      const spec: JsonObject = { dataset: dataset.id, preset: t.preset, epochs: epochsFor(t.steps), batchSize: plan.batchSize, lr: plan.lr, warmup: warmupFor(t.steps), seed, lp: t.lp, anneal: t.anneal };
       if (trainLimit) spec.trainLimit = trainLimit;
       const run = await ensure(`tokenizer-${t.key}-s${seed}`, { kind: 'train-tokenizer', spec });
       await featReady;
@@ -221,7 +223,7 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<Stu
       const gens = await Promise.all(
         genPlans(t, seed).map(async (g): Promise<StudyGeneratorRun> => {
           const genEpochs = Math.max(1, Math.round(g.steps / genStepsPerEpoch));
-          const grun = await ensure(`generator-${t.key}-s${seed}-${g.arch}`, { kind: 'train-generator', spec: { tokenizer: run.id, arch: g.arch, preset: g.preset, epochs: genEpochs, warmup: Math.min(100, Math.round(g.steps / 10)), seed: 0 } });
+          const grun = await ensure(`generator-${t.key}-s${seed}-${g.arch}`, { kind: 'train-generator', spec: { tokenizer: run.id, arch: g.arch, preset: g.preset, epochs: genEpochs, batchSize: plan.batchSize, warmup: warmupFor(g.steps), seed: 0 } });
           const gev = await ensure(`gfid-${t.key}-s${seed}-${g.arch}`, {
             kind: 'eval-generator',
             spec: { generator: grun.id, cfgScales: plan.gfid.cfgScales, nPerClass: plan.gfid.nPerClass, seed: 0, minExtractorAccuracy: plan.minExtractorAccuracy },
@@ -264,6 +266,6 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<Stu
     wallSeconds: (Date.now() - t0) / 1000,
     files: [],
   };
-  data.files = await writeStudyReport(data, (id2) => lab.listScores({ runIds: [id2] }));
+  data.files = await writeStudyReport(data, (runIds) => lab.listScores({ runIds }));
   return data;
 }

@@ -146,7 +146,7 @@ function stageOf(r: RunSummary): string {
   return (t ? studyStep(t) : r.kind).replace(/-.*$/, '');
 }
 
-const STAGE_NAMES: Record<string, string> = { dataset: 'dataset', 'feature': 'feature network', tokenizer: 'tokenizer training', eval: 'rFID + pFID evaluation', generator: 'generator training', gfid: 'gFID + sample accuracy', 'feature-net': 'feature network' };
+const STAGE_NAMES: Record<string, string> = { dataset: 'dataset', feature: 'feature network', tokenizer: 'tokenizer training', eval: 'rFID + pFID evaluation', generator: 'generator training', gfid: 'gFID + sample accuracy' };
 
 function stages(d: StudyData): StudyReportJson['stages'] {
   const m = new Map<string, { runs: number; seconds: number }>();
@@ -385,13 +385,13 @@ async function figures(dir: string, r: StudyReportJson, home: string, d: StudyDa
 }
 
 /** Writes report.json, report.md, scores.csv and the figures; returns the paths. */
-export async function writeStudyReport(d: StudyData, scoresOf: (runId: number) => Promise<Score[]>): Promise<string[]> {
+export async function writeStudyReport(d: StudyData, listScores: (runIds: number[]) => Promise<Score[]>): Promise<string[]> {
   const dir = join(d.home, 'exports', `study-${d.plan.name}-${d.plan.dataset.source}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
   mkdirSync(dir, { recursive: true });
   const r = buildReport(d);
   const figs = await figures(dir, r, d.home, d);
   const scores = new Map<number, Score[]>();
-  for (const run of d.runs) scores.set(run.id, await scoresOf(run.id));
+  for (const s of await listScores(d.runs.map((r) => r.id))) scores.set(s.runId, [...(scores.get(s.runId) ?? []), s]);
   const files = [join(dir, 'report.md'), join(dir, 'report.json'), join(dir, 'scores.csv'), ...figs];
   r.files = files;
   writeFileSync(files[0], markdown(r, figs.map((x) => x.slice(dir.length + 1))));
