@@ -76,7 +76,15 @@ describe('toklab study (smoke plan)', () => {
       expect(text).not.toMatch(/<image/);
       expect(data.files).toContain(s.replace(/\.svg$/, '.png'));
     }
-    expect(data.files.some((f) => /gallery-raster\.png$/.test(f))).toBe(true);
+    // galleries (with / without CFG) and triptychs: opaque PNGs, one column per CFG setting or tokenizer
+    const sharp = (await import('sharp')).default;
+    for (const name of ['gallery-raster.png', 'reconstructions.png']) {
+      const f = data.files.find((x) => x.endsWith(name));
+      expect(f, name).toBeDefined();
+      const meta = await sharp(f!).metadata();
+      expect(meta.hasAlpha, name).toBe(false);
+      expect(meta.width!).toBeGreaterThan(meta.height! / 20);
+    }
 
     // CSV: plain header + one row per score of the study's runs, no comment rows
     const csv = readFileSync(file('scores.csv'), 'utf8').trim().split('\n');
