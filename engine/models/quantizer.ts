@@ -60,12 +60,23 @@ export function oneHotF32(indices: tf.Tensor1D, K: number): tf.Tensor2D {
   return tf.cast(tf.oneHot(indices, K), 'float32') as tf.Tensor2D;
 }
 
-/** Codes for given indices as a one-hot product, so its gradient is a matMul on every backend. [...] → [..., D] */
+/**
+ * Codes for given indices: a gather, O(N·D), whose gradient into the codebook is UnsortedSegmentSum
+ * (engine/kernels registers it where the backend lacks it). A one-hot product did the same in O(N·K·D)
+ * forward and again backward. [...] → [..., D]
+ */
 export function lookup(codes: tf.Tensor2D, indices: tf.Tensor): tf.Tensor {
-  const [K, D] = codes.shape;
-  const flat = tf.reshape(indices, [-1]) as tf.Tensor1D;
-  const e = tf.matMul(oneHotF32(flat, K), codes);
+  const D = codes.shape[1];
+  const e = tf.gather(codes, tf.reshape(indices, [-1]) as tf.Tensor1D);
   return tf.reshape(e, [...indices.shape, D]);
+}
+
+/**
+ * A copy of t that the gradient tape cannot trace back: the ops that produced it (the [N,K] similarity
+ * and its argmax) get no backward pass. Only for values no gradient flows through, such as indices.
+ */
+export function detach<T extends tf.Tensor>(t: T): T {
+  return tf.tensor(t.dataSync(), t.shape, t.dtype) as T;
 }
 
 /** z + sg(e − z): forward e, backward identity into z. */
@@ -76,7 +87,7 @@ export function straightThrough(z: tf.Tensor4D, e: tf.Tensor4D): tf.Tensor4D {
 /** Nearest-code indices of latents (already normalized when the codebook is). [B,h,w,D] → [B,h,w] */
 export function nearestIndices(z: tf.Tensor4D, codes: tf.Tensor2D, cfg: QuantizerConfig): tf.Tensor3D {
   const [B, h, w, D] = z.shape;
-  return tf.tidy(() => tf.reshape(tf.argMax(similarity(tf.reshape(z, [-1, D]) as tf.Tensor2D, codes, cfg), 1), [B, h, w]) as tf.Tensor3D);
+  return tf.tidy(() => detach(tf.reshape(tf.argMax(similarity(tf.reshape(z, [-1, D]) as tf.Tensor2D, codes, cfg), 1), [B, h, w]) as tf.Tensor3D));
 }
 
 /** Quantize latents z (normalized when cfg.codebookNorm is 'l2'). [B,h,w,D] */
@@ -86,8 +97,15 @@ export function quantizeLatent(p: Params, z: tf.Tensor4D, cfg: QuantizerConfig):
   const e = lookup(codes, indices) as tf.Tensor4D;
   const codebookLoss = tf.mean(tf.square(tf.sub(e, stopGradient(z)))) as tf.Scalar;
   const commitLoss = tf.mean(tf.square(tf.sub(stopGradient(e), z))) as tf.Scalar;
-  const counts = tf.sum(oneHotF32(tf.reshape(indices, [-1]) as tf.Tensor1D, cfg.K), 0) as tf.Tensor1D;
+  const counts = tf.tensor1d(codeCounts(indices.dataSync() as Int32Array, cfg.K), 'float32');
   return { indices, zq: straightThrough(z, e), e, codebookLoss, commitLoss, counts };
+}
+
+/** How often each of K codes occurs in idx. */
+export function codeCounts(idx: ArrayLike<number>, K: number): Float32Array {
+  const c = new Float32Array(K);
+  for (let i = 0; i < idx.length; i++) c[idx[i]] += 1;
+  return c;
 }
 
 export interface CodebookStats {

@@ -178,3 +178,43 @@ describe('VqTokenizer', () => {
     tok.dispose();
   });
 });
+
+describe('quantizer backward pass', () => {
+  it('codebook gradient equals the one-hot reference, and the nearest-code search gets no backward pass', async () => {
+    const cfg = tiny({ K: 32, D: 4 });
+    const tok = createTokenizer(cfg, 3);
+    const x = shapes(4, 9);
+    const before = tf.memory().numTensors;
+    const grads = () => computeGrads(tok.params, () => tok.losses(x).loss);
+    const { value, grads: g } = grads();
+    // reference: e = onehot(indices)·codes, so d(codebook loss)/d(code k) = Σ_{i: idx_i = k} 2(e_k − z_i)/(N·D) (before the l2 chain)
+    const ref = tf.tidy(() => {
+      const z = tok.encode(x);
+      const idx = tf.reshape(tok.quantize(z).indices, [-1]) as tf.Tensor1D;
+      return tf.grad((cb: tf.Tensor) => {
+        const codes = tf.div(cb, tf.maximum(tf.norm(cb, 'euclidean', -1, true), 1e-12)) as tf.Tensor2D;
+        const e = tf.reshape(tf.matMul(tf.cast(tf.oneHot(idx, cfg.K), 'float32'), codes), z.shape);
+        return tf.mean(tf.square(tf.sub(e, z)));
+      })(tok.params['quant.codebook']);
+    });
+    const got = g['quant.codebook'].dataSync();
+    const want = ref.dataSync();
+    let maxAbs = 0, maxDiff = 0;
+    for (let i = 0; i < got.length; i++) {
+      maxAbs = Math.max(maxAbs, Math.abs(want[i]));
+      maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
+    }
+    expect(maxAbs).toBeGreaterThan(1e-4);
+    expect(maxDiff).toBeLessThan(1e-6 + 1e-4 * maxAbs);
+    tf.dispose([value, ref, ...Object.values(g)]);
+    // one [N,D]×[D,K] product (the forward search): none in the backward pass, none for the lookup
+    const prof = await tf.profile(() => {
+      const r = grads();
+      tf.dispose([r.value, ...Object.values(r.grads)]);
+    });
+    expect(prof.kernels.filter((k) => k.name === 'BatchMatMul' || k.name === '_FusedMatMul').length).toBe(1);
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+    tok.dispose();
+  });
+});
