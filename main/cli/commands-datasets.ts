@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import type { Command } from './commands';
 import { intOpt } from './commands';
-import { printJson, runJob, table, UsageError, withLab } from './util';
+import { printJson, runJob, readLab, table, UsageError, withLab } from './util';
 
 function numOpt(v: string | boolean | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -61,7 +61,7 @@ const list: Command = {
   summary: 'datasets in the lab',
   options: {},
   async run({ home, opts }) {
-    return withLab(home, async (lab) => {
+    return readLab(home, async (lab) => {
       const ds = await lab.listDatasets();
       if (opts.json) printJson(ds);
       else process.stdout.write(table(ds as unknown as Record<string, unknown>[], ['id', 'name', 'kind', 'resolution', 'channels', 'numClasses', 'trainN', 'valN', 'createdAt']));
@@ -78,7 +78,7 @@ const show: Command = {
   async run({ home, opts, args }) {
     const id = intOpt(args[0], 'id');
     if (id === undefined) throw new UsageError('datasets show needs a dataset id');
-    return withLab(home, async (lab) => {
+    return readLab(home, async (lab) => {
       const d = await lab.getDataset(id);
       if (opts.json) printJson(d);
       else {

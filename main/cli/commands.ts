@@ -9,7 +9,7 @@ import { SCHEMA_VERSION } from '../host/store/db';
 import { EngineSupervisor } from '../host/supervisor';
 import { APP_VERSION } from '../host/version';
 import { serve } from '../serve/server';
-import { printJson, runJob, table, UsageError, withLab } from './util';
+import { printJson, runJob, readLab, table, UsageError, withLab } from './util';
 
 export interface CommandInput {
   home: string | undefined;
@@ -82,7 +82,7 @@ const runsList: Command = {
   summary: 'runs recorded in the lab',
   options: { kind: { type: 'string' }, status: { type: 'string' }, tag: { type: 'string' } },
   async run({ home, opts }) {
-    return withLab(home, async (lab) => {
+    return readLab(home, async (lab) => {
       const runs = await lab.listRuns({ kind: opts.kind as never, status: opts.status as never, tag: opts.tag as string | undefined });
       if (opts.json) printJson(runs);
       else process.stdout.write(table(runs.map((r) => ({ ...r, tags: r.tags.join(',') })), ['id', 'kind', 'name', 'status', 'createdAt', 'tags', 'error']));
@@ -99,7 +99,7 @@ const runsShow: Command = {
   async run({ home, opts, args }) {
     const id = intOpt(args[0], 'id');
     if (id === undefined) throw new UsageError('runs show needs a run id');
-    return withLab(home, async (lab) => {
+    return readLab(home, async (lab) => {
       const run = await lab.getRun(id);
       if (opts.json) printJson(run);
       else {

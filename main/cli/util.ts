@@ -6,8 +6,9 @@ import type { RunSummary } from '../../preload/contract';
 
 export class UsageError extends Error {}
 
-export function openLab(home: string | undefined, engines = 1): Lab {
-  return new Lab({ home: resolveHome(home), frontDoor: 'cli', engines });
+/** `queueHolder: false` for commands that only read: they never run (or wait for) other processes' jobs. */
+export function openLab(home: string | undefined, engines = 1, queueHolder = true): Lab {
+  return new Lab({ home: resolveHome(home), frontDoor: 'cli', engines, queueHolder });
 }
 
 /**
@@ -25,6 +26,16 @@ export function engineCount(flag: string | boolean | undefined, env: NodeJS.Proc
 /** Opens the lab for one command and always closes it (engine stopped, database closed). */
 export async function withLab<T>(home: string | undefined, fn: (lab: Lab) => Promise<T>, engines = 1): Promise<T> {
   const lab = openLab(home, engines);
+  try {
+    return await fn(lab);
+  } finally {
+    await lab.close();
+  }
+}
+
+/** withLab for commands that only read the lab: this process never takes the queue. */
+export async function readLab<T>(home: string | undefined, fn: (lab: Lab) => Promise<T>): Promise<T> {
+  const lab = openLab(home, 1, false);
   try {
     return await fn(lab);
   } finally {

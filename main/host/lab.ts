@@ -46,7 +46,15 @@ export interface LabOptions {
   engines?: number;
   /** better-sqlite3 addon for Electron's ABI (the app); the Node build otherwise. */
   nativeBinding?: string;
+  /**
+   * Never hold the queue: for commands that only read or only queue (`runs list`, `runs show`, …).
+   * Such a command must not run other processes' queued jobs, nor outlive its own output waiting for them.
+   */
+  queueHolder?: boolean;
 }
+
+/** How often the queue holder looks for jobs that other processes queued (it hears its own at once). */
+export const QUEUE_POLL_MS = 1000;
 
 interface Slot {
   supervisor: EngineSupervisor;
@@ -68,6 +76,7 @@ export class Lab implements LabApi {
   private readonly slots: Slot[];
   private pendingMetrics: { runId: number; points: MetricPoint[] }[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
+  private pollTimer: NodeJS.Timeout | null = null;
   private readonly lastProgressWrite = new Map<number, number>();
   private readonly settled = new Map<number, ((r: RunSummary) => void)[]>();
 
@@ -82,10 +91,15 @@ export class Lab implements LabApi {
       loop: null,
     }));
     this.supervisor = this.slots[0].supervisor;
-    const got = acquireWorkerLock(opts.home);
-    if ('release' in got) {
+    const got = opts.queueHolder === false ? null : acquireWorkerLock(opts.home);
+    if (got && 'release' in got) {
       this.lock = got;
       this.recoverAfterCrash();
+      // jobs queued by another process (a CLI beside the app) raise no event here: look for them
+      this.pollTimer = setInterval(() => {
+        if (this.slots.some((sl) => !sl.loop) && this.repo.nextRunnableJob()) void this.pump();
+      }, QUEUE_POLL_MS);
+      this.pollTimer.unref();
     }
     if (opts.eagerEngine && this.lock) this.supervisor.start().catch(() => {});
     void this.pump();
@@ -104,6 +118,7 @@ export class Lab implements LabApi {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
     await Promise.all(this.slots.map((sl) => sl.supervisor.stop()));
     // let the job in flight record how it ended before the database closes
     await this.pumping;

@@ -2,7 +2,7 @@
 // persistence across restarts, and refusal of invalid configs before anything is queued.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LabEvent, RunStatus } from '../../preload/contract';
-import type { Lab } from '../../main/host/lab';
+import { Lab } from '../../main/host/lab';
 import { openTestLab, tempHome } from './helpers';
 
 let labs: Lab[] = [];
@@ -169,5 +169,31 @@ describe('prerequisites', () => {
     expect(both, 'a and c ran side by side').toBe(true);
     // the dependent started only after its prerequisite finished, although an engine was free earlier
     expect(Date.parse(rb.startedAt!)).toBeGreaterThanOrEqual(Date.parse(ra.finishedAt!));
+  });
+
+  it('the queue holder runs a job another process queued without an event of its own; a read-only lab never takes the queue', async () => {
+    const { lab, home } = setup();
+    // a second host on this home (in one process the lock says "held"): it can only queue
+    const other = new Lab({ home, frontDoor: 'cli' });
+    labs.push(other);
+    expect(other.isWorker).toBe(false);
+    const run = await other.startJob({ kind: 'selftest', spec: { steps: 2 } });
+    // only the holder's poll can find it; before the poll the holder heard nothing
+    const final = await lab.waitForRun(run.id);
+    expect(final.status).toBe('done');
+    await lab.close();
+    // with the queue free, a reader still does not take it and leaves queued jobs alone
+    const queued = await other.startJob({ kind: 'selftest', spec: { steps: 2 } });
+    const reader = new Lab({ home, frontDoor: 'cli', queueHolder: false });
+    labs.push(reader);
+    expect(reader.isWorker).toBe(false);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect((await reader.getRun(queued.id)).status).toBe('queued');
+    await reader.close();
+    // the next holder picks it up
+    const next = new Lab({ home, frontDoor: 'cli' });
+    labs.push(next);
+    expect(next.isWorker).toBe(true);
+    expect((await next.waitForRun(queued.id)).status).toBe('done');
   });
 });
