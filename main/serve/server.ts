@@ -13,6 +13,18 @@ import type { Lab } from '../host/lab';
 import { safeJoin } from '../host/paths';
 import { dispatch } from '../host/validate';
 
+/** Lab-home folders whose files /artifacts/ serves. */
+const ARTIFACT_ROOTS = ['runs/', 'datasets/'];
+
+/** The request target as a URL, or null when it does not parse (e.g. `//a:99999/`). */
+function requestUrl(target: string | undefined): URL | null {
+  try {
+    return new URL(target ?? '/', 'http://127.0.0.1');
+  } catch {
+    return null;
+  }
+}
+
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -80,16 +92,31 @@ export async function serve(opts: ServeOptions): Promise<Served> {
       'cache-control': 'no-cache',
       ...extra,
     });
-    createReadStream(file).pipe(res);
+    createReadStream(file)
+      .on('error', () => res.destroy())
+      .pipe(res);
   };
 
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    try {
+      handle(req, res);
+    } catch {
+      if (!res.headersSent) send(res, 500, 'internal error');
+      else res.destroy();
+    }
+  });
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = requestUrl(req.url);
+    if (!url) return send(res, 400, 'bad request target');
     if (!hostOk(req)) return send(res, 403, 'forbidden host');
     if (!tokenOk(req, url)) return send(res, 401, 'toklab serve needs the token from the URL it printed at start (…?token=…).');
     const cookie = `toklab_token=${token}; HttpOnly; SameSite=Strict; Path=/`;
     if (url.pathname.startsWith('/artifacts/')) {
-      const file = safeJoin(lab.opts.home, url.pathname.slice('/artifacts/'.length));
+      // only what runs and datasets wrote: never the database, the lock or the logs
+      const rel = url.pathname.slice('/artifacts/'.length);
+      const root = ARTIFACT_ROOTS.find((r) => rel.startsWith(r));
+      if (!root) return send(res, 403, 'only run and dataset artifacts are served');
+      const file = safeJoin(join(lab.opts.home, root), rel.slice(root.length));
       return file ? sendFile(res, file) : send(res, 403, 'outside the lab home');
     }
     if (url.pathname === '/' || url.pathname === '/index.html') {
@@ -97,11 +124,21 @@ export async function serve(opts: ServeOptions): Promise<Served> {
     }
     const file = safeJoin(opts.rendererDir, url.pathname.slice(1));
     return file ? sendFile(res, file) : send(res, 403, 'forbidden');
-  });
+  };
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024 * 1024 });
+  // a malformed request or frame ends that connection only, never the server
+  server.on('clientError', (_e, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+    else socket.destroy();
+  });
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    socket.on('error', () => socket.destroy());
+    const url = requestUrl(req.url);
+    if (!url) {
+      socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+      return;
+    }
     const originOk = req.headers.origin === undefined || [`http://127.0.0.1:${port}`, `http://localhost:${port}`].includes(req.headers.origin);
     if (url.pathname !== '/ws' || !hostOk(req) || !originOk || !tokenOk(req, url)) {
       socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n');
@@ -113,6 +150,7 @@ export async function serve(opts: ServeOptions): Promise<Served> {
       };
       const off = lab.onEvent((event) => push({ event }));
       ws.on('close', off);
+      ws.on('error', () => ws.terminate());
       ws.on('message', (data) => {
         let frame: WsClientFrame;
         try {

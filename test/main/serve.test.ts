@@ -1,6 +1,7 @@
 // `toklab serve`: token on every request and the WebSocket, loopback host names only, artifact
 // paths confined to the lab home, the LabApi over the WebSocket.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -94,5 +95,47 @@ describe('toklab serve', () => {
     await expect(wsCall(`${ws}?token=${s.token}`, 'getRun', ['x'])).rejects.toThrow(/positive whole number/);
     await expect(wsCall(`${ws}?token=wrong`, 'appInfo', [])).rejects.toThrow();
     await expect(wsCall(`${ws}?token=${s.token}`, 'appInfo', [], { origin: 'http://evil.example' })).rejects.toThrow();
+  });
+
+  it('survives request targets that do not parse and raw malformed WebSocket frames; serves no database (#12)', async () => {
+    const s = await start();
+    const raw = (bytes: string | Buffer, upgradeFirst = false): Promise<string> =>
+      new Promise((resolve) => {
+        const sock = connect(s.port, '127.0.0.1');
+        let got = '';
+        sock.on('data', (d) => {
+          got += d.toString('latin1');
+          if (upgradeFirst && got.includes('101 Switching')) sock.write(bytes);
+        });
+        sock.on('error', () => resolve(got));
+        sock.on('close', () => resolve(got));
+        sock.on('connect', () => {
+          if (!upgradeFirst) sock.write(bytes);
+          else
+            sock.write(
+              `GET /ws?token=${s.token} HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+            );
+        });
+        setTimeout(() => {
+          sock.destroy();
+          resolve(got);
+        }, 1500);
+      });
+    // a target WHATWG URL cannot parse, on a plain request and on the upgrade path
+    expect(await raw(`GET //a:99999/ HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 400/);
+    expect(await raw(`GET //a:99999/ HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n`)).toMatch(/^HTTP\/1\.1 400/);
+    // garbage that is not HTTP at all
+    await raw(Buffer.from([0, 255, 13, 10, 13, 10]));
+    // after the handshake: an unmasked frame, a bad opcode, RSV bits set, invalid UTF-8 in a masked text frame
+    for (const frame of [Buffer.from([0x81, 0x02, 0x68, 0x69]), Buffer.from([0x83, 0x80, 1, 2, 3, 4]), Buffer.from([0xf1, 0x80, 1, 2, 3, 4]), Buffer.from([0x81, 0x82, 0, 0, 0, 0, 0xc3, 0x28])]) {
+      expect(await raw(frame, true)).toMatch(/101 Switching/);
+    }
+    // still serving, and a valid call still works
+    const base = `http://127.0.0.1:${s.port}`;
+    expect((await fetch(`${base}/?token=${s.token}`)).status).toBe(200);
+    expect(await wsCall(`ws://127.0.0.1:${s.port}/ws?token=${s.token}`, 'listRuns', [{}])).toEqual([]);
+    // the database and other lab-home files are not artifacts
+    for (const p of ['lab.db', 'worker.lock', 'runs/%2e%2e/lab.db', 'runs/..%2flab.db']) expect((await fetch(`${base}/artifacts/${p}?token=${s.token}`)).status, p).toBe(403);
+    expect((await fetch(`${base}/artifacts/runs/1/grid.png?token=${s.token}`)).status).toBe(200);
   });
 });
