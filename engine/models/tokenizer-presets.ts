@@ -17,16 +17,23 @@ export interface TokenizerPresetShape {
 
 const base = { norm: 'group', groups: 8, act: 'silu', upsample: 'nearest', codebookNorm: 'l2', betaCommit: 0.25 } as const;
 
+const f2: Omit<TokenizerPresetShape, 'K'> = { ...base, norm: 'none', f: 2, D: 16, widths: [16, 32], resBlocks: [1, 1] };
+
 export const TOKENIZER_PRESETS: Record<string, TokenizerPresetShape> = {
   'vq-f4-k64': { ...base, f: 4, K: 64, D: 16, widths: [16, 32, 64], resBlocks: [0, 1, 1] },
   'vq-f4-k256': { ...base, f: 4, K: 256, D: 16, widths: [16, 32, 64], resBlocks: [0, 1, 1] },
   'vq-f4-k1024': { ...base, f: 4, K: 1024, D: 16, widths: [16, 32, 64], resBlocks: [0, 1, 1] },
-  'vq-f2-k64': { ...base, f: 2, K: 64, D: 16, widths: [16, 32], resBlocks: [0, 1] },
-  'vq-f2-k256': { ...base, f: 2, K: 256, D: 16, widths: [16, 32], resBlocks: [0, 1] },
-  'vq-f2-k1024': { ...base, f: 2, K: 1024, D: 16, widths: [16, 32], resBlocks: [0, 1] },
-  'vq-f2w-k64': { ...base, f: 2, K: 64, D: 16, widths: [32, 64], resBlocks: [0, 1] },
-  'vq-f2w-k256': { ...base, f: 2, K: 256, D: 16, widths: [32, 64], resBlocks: [0, 1] },
-  'vq-f2w-k1024': { ...base, f: 2, K: 1024, D: 16, widths: [32, 64], resBlocks: [0, 1] },
+  // 8×8 grids at 16 px. No GroupNorm and a residual block at full resolution: measured on the quick
+  // study's shapes (2,000 steps, K 1024) this reconstructs better than the f4 layout shrunk to f2
+  // (24.8 dB and class accuracy 0.81 against 24.1 dB and 0.72, lab classifier at 0.99) and costs less.
+  'vq-f2-k64': { ...f2, K: 64 },
+  'vq-f2-k256': { ...f2, K: 256 },
+  'vq-f2-k1024': { ...f2, K: 1024 },
+  // wider: at equal engine time (K 1024, ~640 s) 26.2 dB and 0.88 after 3,000 steps against 25.9 dB
+  // and 0.875 after 5,000 steps of vq-f2
+  'vq-f2w-k64': { ...f2, K: 64, widths: [24, 48] },
+  'vq-f2w-k256': { ...f2, K: 256, widths: [24, 48] },
+  'vq-f2w-k1024': { ...f2, K: 1024, widths: [24, 48] },
   'vq-f8-k256': { ...base, f: 8, K: 256, D: 16, widths: [16, 32, 64, 64], resBlocks: [0, 0, 1, 1] },
 };
 
