@@ -5,6 +5,24 @@ import { JobCancelled, type JobContext } from '../jobs/types';
 import type { MetricPoint } from '../protocol';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointData } from './checkpoint';
 
+
+/** Step values whose non-finite value means training diverged (loss terms, gradient norms). */
+const DIVERGENCE_KEYS = /loss|recon|codebook|commit|norm/;
+
+/** Training went to NaN/Inf: the run fails with the step and the value, and keeps the last finite checkpoint. */
+export class DivergenceError extends Error {
+  constructor(
+    readonly step: number,
+    readonly key: string,
+    readonly value: number,
+  ) {
+    super(
+      `training diverged: ${key} is ${value} at step ${step}. Lower the learning rate, add warm-up steps or gradient clipping (clip/clipNorm), then start a new run; the last checkpoint holds the weights from before the divergence.`,
+    );
+    this.name = 'DivergenceError';
+  }
+}
+
 export interface StepInfo {
   /** Steps done before this one (0-based global step). */
   step: number;
@@ -82,9 +100,11 @@ export async function runTrainingLoop<B>(o: LoopOptions<B>): Promise<LoopResult>
     const read = tensors.length ? (tf.tidy(() => tf.stack(tensors).dataSync()) as Float32Array) : new Float32Array(0);
     let i = 0;
     const win: Record<string, { s: number; n: number }> = {};
+    let diverged: { step: number; key: string; value: number } | null = null;
     for (const p of pending) {
       for (const [k, v] of Object.entries(p.values)) {
         const x = typeof v === 'number' ? v : read[i++];
+        if (!diverged && DIVERGENCE_KEYS.test(k) && !Number.isFinite(x)) diverged = { step: p.step, key: k, value: x };
         (win[k] ??= { s: 0, n: 0 }).s += x;
         win[k].n += 1;
         sums[k] = (sums[k] ?? 0) + x;
@@ -92,6 +112,10 @@ export async function runTrainingLoop<B>(o: LoopOptions<B>): Promise<LoopResult>
       }
     }
     tf.dispose(tensors);
+    if (diverged) {
+      pending = [];
+      throw new DivergenceError(diverged.step, diverged.key, diverged.value);
+    }
     const at = pending[pending.length - 1].step;
     const points: MetricPoint[] = Object.entries(win).map(([k, w]) => ({ name: prefix + k, step: at, value: w.s / w.n }));
     pending = [];
@@ -120,7 +144,10 @@ export async function runTrainingLoop<B>(o: LoopOptions<B>): Promise<LoopResult>
       pending.push({ step, values });
       if (step % logEvery === 0) flush();
       o.ctx.progress(step, total, `epoch ${epoch + 1}/${o.epochs}`);
-      if (o.checkpointEvery > 0 && step % o.checkpointEvery === 0 && i < o.stepsPerEpoch) save(epoch);
+      if (o.checkpointEvery > 0 && step % o.checkpointEvery === 0 && i < o.stepsPerEpoch) {
+        flush(); // a diverged step must fail the run before its weights reach a checkpoint
+        save(epoch);
+      }
     }
     if (i < o.stepsPerEpoch) throw new Error(`epoch ${epoch} gave ${i} batches, expected ${o.stepsPerEpoch}`);
     flush();

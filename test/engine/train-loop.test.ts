@@ -8,7 +8,7 @@ import { Rng, deriveSeed } from '../../engine/rng';
 import { Optimizer, computeGrads } from '../../engine/train/optim';
 import { Ema } from '../../engine/train/ema';
 import { latestCheckpoint, listCheckpoints, loadCheckpoint, restoreTraining, saveCheckpoint, snapshotTraining } from '../../engine/train/checkpoint';
-import { runTrainingLoop } from '../../engine/train/loop';
+import { DivergenceError, runTrainingLoop } from '../../engine/train/loop';
 import { JobCancelled } from '../../engine/jobs/types';
 import type { MetricPoint } from '../../engine/protocol';
 
@@ -106,5 +106,36 @@ describe('runTrainingLoop', () => {
     Array.from(b2.ema.getState().w).forEach((x, i) => expect(x).toBeCloseTo(ea[i], 6));
     b2.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('fails a diverged run at the step that went non-finite, before its weights reach a checkpoint (#12)', async () => {
+    const dir = path.join(tmp, 'nan');
+    const w = tf.variable(tf.scalar(1));
+    const saved: number[] = [];
+    const run = runTrainingLoop({
+      ctx: { signal: new AbortController().signal, progress: () => {}, metrics: () => {}, log: () => {} },
+      runDir: dir,
+      epochs: 2,
+      stepsPerEpoch: 8,
+      checkpointEvery: 4,
+      logEvery: 100,
+      batches: function* () {
+        for (let i = 0; i < 8; i++) yield i;
+      },
+      // finite for six steps, then the loss blows up
+      step: (_b, info) => ({ loss: info.step < 6 ? tf.scalar(1 / (info.step + 1)) : tf.scalar(Number.NaN), lr: 0.1 }),
+      snapshot: (step) => {
+        saved.push(step);
+        return { step, tensors: { w: { shape: [], data: w.dataSync() as Float32Array } }, state: {} };
+      },
+      restore: () => {},
+    });
+    const err = await run.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DivergenceError);
+    expect((err as DivergenceError).step).toBe(7);
+    expect(String((err as Error).message)).toMatch(/loss is NaN at step 7.*learning rate/);
+    // the checkpoint at step 4 was finite; the one due at step 8 was never written
+    expect(saved).toEqual([4]);
+    w.dispose();
   });
 });
