@@ -3,8 +3,8 @@
 import { initBackend } from './backend';
 import { loadJob } from './jobs';
 import type { EngineEvent, EngineRequest, JsonObject } from './protocol';
-import type { JobContext } from './jobs/types';
-import { JobCancelled } from './jobs/types';
+import type { JobContext } from './context';
+import { JobCancelled } from './context';
 
 interface Port {
   post(e: EngineEvent): void;

@@ -4,7 +4,7 @@
 import { tf } from './tf';
 import { Rng, deriveSeed } from './rng';
 import type { Generator, KvCache, SeqInput } from './models/transformer';
-import { throwIfCancelled } from './jobs/types';
+import { throwIfCancelled } from './context';
 
 export type CfgSchedule = 'constant' | 'cosine-power';
 

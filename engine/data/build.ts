@@ -1,7 +1,7 @@
 // Builds one packed dataset from a validated DatasetBuildSpec: generate or import, write the
 // packed files, then the previews. The job in engine/jobs/dataset-build.ts is a thin wrapper.
 import { mkdirSync } from 'node:fs';
-import { throwIfCancelled } from '../jobs/types';
+import { throwIfCancelled } from '../context';
 import { Rng, deriveSeed } from '../rng';
 import type { DatasetBuildSpec } from '../specs/dataset-build';
 import { importImageFolder } from './imagefolder';

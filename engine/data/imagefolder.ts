@@ -4,7 +4,7 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { extname, join, relative } from 'node:path';
 import sharp from 'sharp';
-import { throwIfCancelled } from '../jobs/types';
+import { throwIfCancelled } from '../context';
 import { Rng, deriveSeed } from '../rng';
 import { PACKED_FORMAT, SplitWriter, writeManifest } from './packed';
 import { stratifiedSplit } from './split';

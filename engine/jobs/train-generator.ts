@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { JsonObject } from '../protocol';
 import type { Job } from './types';
 import { validateTrainGeneratorSpec } from '../specs/train-generator';
-import { trainGeneratorOn, type TokenSet } from '../models/generator-trainer';
+import { trainGeneratorOn, type TokenSet } from '../train/generator-trainer';
 import { readTokenCache, tokenCacheDir } from '../data/token-cache';
 
 export const trainGenerator: Job<JsonObject, JsonObject> = async (rawSpec, ctx) => {

@@ -9,7 +9,7 @@ import { evalWeights, latestCheckpoint, loadCheckpoint } from '../train/checkpoi
 import { act, conv, groupNorm, initConv, initConvTranspose, initNorm, initResBlock, newScope, resBlock, upsample2x, type Act, type Norm, type Params } from './layers';
 import { TOKENIZER_PRESETS } from './tokenizer-presets';
 import type { Batch, BatchOptions } from '../data/types';
-import { throwIfCancelled } from '../jobs/types';
+import { throwIfCancelled } from '../context';
 import { codeVectors, initCodebook, l2Normalize, lookup, quantizeLatent, type QuantizeOutput, type QuantizerConfig } from './quantizer';
 
 export interface TokenizerConfig extends QuantizerConfig {

@@ -3,7 +3,7 @@
 // decoded generator tokens match the real images (reconstruction MSE; encoder and codebook frozen).
 import { tf } from '../tf';
 import { Rng, deriveSeed } from '../rng';
-import type { JobContext } from '../jobs/types';
+import type { JobContext } from '../context';
 import type { JsonObject } from '../protocol';
 import type { Batch, BatchOptions } from '../data/types';
 import { tokenizeImages, type ImageSource, type VqTokenizer } from '../models/vq-tokenizer';

@@ -1,7 +1,7 @@
 // The one epoch/step driver every trainer shares: progress, batched metric reads, cancel,
 // periodic atomic checkpoints and resume. Model, loss and data vary through callbacks.
 import { tf } from '../tf';
-import { JobCancelled, type JobContext } from '../jobs/types';
+import { JobCancelled, type JobContext } from '../context';
 import type { MetricPoint } from '../protocol';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointData } from './checkpoint';
 

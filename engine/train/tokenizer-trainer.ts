@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { tf } from '../tf';
 import { Rng, deriveSeed } from '../rng';
-import type { JobContext } from '../jobs/types';
+import type { JobContext } from '../context';
 import type { JsonObject } from '../protocol';
 import type { Batch, BatchOptions } from '../data/types';
 import { writeImageGrid } from '../data/png';

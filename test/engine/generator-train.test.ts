@@ -8,7 +8,7 @@ import { tf } from '../../engine/tf';
 import { Rng } from '../../engine/rng';
 import type { MetricPoint } from '../../engine/protocol';
 import { JobCancelled, type JobContext } from '../../engine/jobs/types';
-import { trainGeneratorOn, type TokenSet } from '../../engine/models/generator-trainer';
+import { trainGeneratorOn, type TokenSet } from '../../engine/train/generator-trainer';
 import { loadGenerator } from '../../engine/models/generator-store';
 import { GENERATOR_PRESETS } from '../../engine/models/transformer';
 import { GENERATOR_PRESET_NAMES, validateTrainGeneratorSpec } from '../../engine/specs/train-generator';

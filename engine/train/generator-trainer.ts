@@ -4,15 +4,15 @@
 import { tf } from '../tf';
 import { Rng, deriveSeed } from '../rng';
 import type { JsonObject } from '../protocol';
-import type { JobContext } from '../jobs/types';
-import { Generator, generatorConfig, type GeneratorConfig, rarPermuteProb, rasterInput, trainingInput } from './transformer';
-import { writeGeneratorMeta } from './generator-store';
+import type { JobContext } from '../context';
+import { Generator, generatorConfig, type GeneratorConfig, rarPermuteProb, rasterInput, trainingInput } from '../models/transformer';
+import { writeGeneratorMeta } from '../models/generator-store';
 import type { TrainGeneratorSpec } from '../specs/train-generator';
-import { Optimizer, computeGrads } from '../train/optim';
-import { Ema } from '../train/ema';
-import { lrAt } from '../train/schedules';
-import { runTrainingLoop } from '../train/loop';
-import { restoreTraining, snapshotTraining } from '../train/checkpoint';
+import { Optimizer, computeGrads } from './optim';
+import { Ema } from './ema';
+import { lrAt } from './schedules';
+import { runTrainingLoop } from './loop';
+import { restoreTraining, snapshotTraining } from './checkpoint';
 
 /** Token grids of one split: tokens [n·h·w] raster order, labels [n]. */
 export interface TokenSet {
