@@ -1,5 +1,7 @@
 // Benchmark: AR generator training tokens/s and sampling tokens/s with and without the KV cache
-// (and with CFG, which doubles the rows), on the backend initBackend() picks (wasm here).
+// (and with CFG, which doubles the rows), on the backend initBackend() picks (wasm here). When
+// /usr/bin/python3 has torch, the same training step of the identical model in PyTorch
+// (bench/reference/generator_torch.py) with 1 and 2 threads, and toklab/PyTorch time ratios.
 import { pathToFileURL } from 'node:url';
 import { initBackend } from '../engine/backend';
 import { tf } from '../engine/tf';
@@ -7,6 +9,7 @@ import { Rng } from '../engine/rng';
 import { Generator, generatorConfig, trainingInput, type GeneratorPreset } from '../engine/models/transformer';
 import { Optimizer, computeGrads } from '../engine/train/optim';
 import { sampleRng, sampleTokens } from '../engine/sample';
+import { checkSameModel, referenceThreads, runTorchReference, torchAvailable } from './reference';
 import type { Bench, BenchResult } from './types';
 
 export interface GeneratorBenchOptions {
@@ -17,6 +20,8 @@ export interface GeneratorBenchOptions {
   trainBatch?: number;
   trainSteps?: number;
   sampleBatch?: number;
+  /** PyTorch reference of the training step when torch imports (default true). */
+  reference?: boolean;
 }
 
 function median(xs: number[]): number {
@@ -58,6 +63,28 @@ export async function runGeneratorBench(opts: GeneratorBenchOptions = {}): Promi
     results.push({ name: 'generator train step', backend, value: stepMs, unit: 'ms', details: { ...details, batch: B, steps } });
     results.push({ name: 'generator train tokens/s', backend, value: (B * L) / (stepMs / 1000), unit: 'tokens/s', details: { ...details, batch: B } });
 
+    // the identical model's step in PyTorch; the parameter counts must agree (same model)
+    if (opts.reference !== false) {
+      const torch = torchAvailable();
+      if (!torch.ok) process.stderr.write(`generator bench: PyTorch reference skipped: ${torch.reason}\n`);
+      else {
+        for (const threads of referenceThreads()) {
+          const ref = runTorchReference('generator_torch.py', { ...cfg, batch: B, steps, threads });
+          checkSameModel(`generator ${preset}`, gen.paramCount(), ref);
+          const th = `${threads} thread${threads === 1 ? '' : 's'}`;
+          const refDetails = { ...details, batch: B, steps, threads: ref.threads, torch: ref.torch };
+          results.push({ name: `generator train step ${preset} [pytorch ${th}]`, backend: 'pytorch cpu', value: ref.ms, unit: 'ms', details: refDetails });
+          results.push({
+            name: `generator train step ${preset} toklab/pytorch (${th})`,
+            backend: `${backend}/pytorch`,
+            value: stepMs / ref.ms,
+            unit: 'x',
+            details: { ...refDetails, toklabMs: stepMs, pytorchMs: ref.ms },
+          });
+        }
+      }
+    }
+
     // sampling: B grids of L tokens, each variant once after a warm-up
     const sampleLabels = Int32Array.from({ length: SB }, (_, i) => i % 10);
     const rngs = () => Array.from({ length: SB }, (_, i) => sampleRng(0, i));
@@ -93,5 +120,5 @@ export const bench: Bench = () => runGeneratorBench();
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const small = process.argv.includes('--small');
   const rows = await runGeneratorBench(small ? { preset: 'gpt-nano', seqLen: 16, vocabSize: 64, trainBatch: 8, sampleBatch: 4 } : {});
-  for (const r of rows) process.stdout.write(`${r.name} [${r.backend}]: ${r.value.toFixed(1)} ${r.unit}\n`);
+  for (const r of rows) process.stdout.write(`${r.name} [${r.backend}]: ${r.value.toFixed(r.unit === 'x' ? 2 : 1)} ${r.unit}\n`);
 }
