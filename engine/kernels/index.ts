@@ -1,7 +1,6 @@
 // Installs toklab's kernels on the wasm backend so conv autoencoders and GPT transformers can
 // train there (and train fast). Idempotent: a second call re-registers nothing.
 import { tf } from '../tf';
-import { adamKernelConfig } from './adam';
 import { conv2dBackpropFilterWasm } from './conv2d-backprop-filter';
 import { conv2dBackpropInputWasm } from './conv2d-backprop-input';
 import { cpuFallback } from './cpu-fallback';
@@ -23,7 +22,6 @@ export const WASM_CPU_FALLBACKS = [
 const ADDED: KernelConfig[] = [
   conv2dBackpropFilterWasm,
   unsortedSegmentSumConfig(WASM),
-  adamKernelConfig(WASM),
   ...WASM_CPU_FALLBACKS.map((name) => ({ kernelName: name, backendName: WASM, kernelFunc: cpuFallback(name) })),
 ];
 
@@ -38,9 +36,6 @@ const REPLACED: KernelConfig[] = [
 
 /** cpu 4.22's ResizeNearestNeighborGrad offsets dy by the image batch stride: wrong for batch > 1. */
 const CPU_REPLACED: KernelConfig[] = [resizeNearestNeighborGradConfig('cpu')];
-
-/** toklab's own kernels (not tfjs ops) on cpu as well. */
-const CPU_ADDED: KernelConfig[] = [adamKernelConfig('cpu')];
 
 /** Stock kernels wrapped to transpose operands explicitly. */
 const WRAPPED_MATMULS = [tf.BatchMatMul, tf._FusedMatMul];
@@ -71,9 +66,9 @@ export function installWasmKernels(): string[] {
   return patched;
 }
 
-/** Registers the cpu fixes and toklab's own kernels; returns their names. */
+/** Registers the cpu fixes; returns the names of kernels replaced. */
 export function installCpuKernels(): string[] {
-  return [...replace(CPU_REPLACED), ...replace(CPU_ADDED)];
+  return replace(CPU_REPLACED);
 }
 
 function replace(configs: KernelConfig[]): string[] {

@@ -1,7 +1,6 @@
 // Adam / AdamW over a named variable map, with global-norm clipping and checkpointable state.
 // Update rule follows torch.optim.Adam / AdamW (bias-corrected moments; AdamW decays decoupled).
 import { tf } from '../tf';
-import { fusedAdam, hasFusedAdam } from '../kernels/adam';
 
 export type VarMap = Record<string, tf.Variable>;
 export type GradMap = Record<string, tf.Tensor>;
@@ -17,8 +16,6 @@ export interface OptimConfig {
   decays?: (name: string, v: tf.Variable) => boolean;
   /** Clip gradients to this global L2 norm (0 / undefined = off). */
   clipNorm?: number;
-  /** Use the fused per-tensor kernel where the backend has it (default true); false keeps the op composition. */
-  fused?: boolean;
 }
 
 export interface OptimState {
@@ -45,7 +42,7 @@ export function globalNorm(grads: GradMap): tf.Scalar {
 }
 
 export class Optimizer {
-  readonly cfg: Required<Omit<OptimConfig, 'decays' | 'fused'>> & { fused: boolean } & { decays: (name: string, v: tf.Variable) => boolean };
+  readonly cfg: Required<Omit<OptimConfig, 'decays'>> & { decays: (name: string, v: tf.Variable) => boolean };
   private m = new Map<string, tf.Variable>();
   private v = new Map<string, tf.Variable>();
   step = 0;
@@ -61,7 +58,6 @@ export class Optimizer {
       eps: cfg.eps ?? 1e-8,
       weightDecay: cfg.weightDecay ?? 0,
       clipNorm: cfg.clipNorm ?? 0,
-      fused: cfg.fused ?? true,
       decays: cfg.decays ?? ((_n, v) => v.rank >= 2),
     };
   }
@@ -85,28 +81,6 @@ export class Optimizer {
     const bc1 = 1 - Math.pow(beta1, this.step);
     const bc2 = 1 - Math.pow(beta2, this.step);
     const norm = globalNorm(grads);
-    if (this.cfg.fused && hasFusedAdam()) {
-      // one kernel per tensor; the clip factor is read once (the backends with the kernel are synchronous)
-      const scale = clipNorm > 0 ? Math.min(1, Math.fround(clipNorm / Math.fround(norm.dataSync()[0] + 1e-6))) : 1;
-      tf.tidy(() => {
-        for (const [key, p] of Object.entries(this.vars)) {
-          const g = grads[key];
-          if (!g || !p.trainable) continue;
-          const decay = weightDecay > 0 && decays(key, p);
-          const m = this.slot(this.m, key, p);
-          const v = this.slot(this.v, key, p);
-          const [p2, m2, v2] = fusedAdam(p, g, m, v, {
-            lr, beta1, beta2, bc1, bc2, eps, scale,
-            l2: decay && kind === 'adam' ? weightDecay : 0,
-            pMul: decay && kind === 'adamw' ? Math.fround(1 - lr * weightDecay) : 1,
-          });
-          m.assign(m2);
-          v.assign(v2);
-          p.assign(p2);
-        }
-      });
-      return norm;
-    }
     tf.tidy(() => {
       // clip scale = min(1, c / (‖g‖ + 1e-6)), as torch.nn.utils.clip_grad_norm_
       const scale = clipNorm > 0 ? tf.minimum(tf.scalar(1), tf.div(tf.scalar(clipNorm), tf.add(norm, 1e-6))) : null;
