@@ -21,11 +21,8 @@ Input: one JSON object as argv[1] (or on stdin):
 (the model fields may also sit under "config"). Output: one JSON line {params, ms, threads, torch}.
 Run it with /usr/bin/python3 (the interpreter that has torch).
 """
-import json
+from common import adamw, read_input, run_settings, time_and_report
 import math
-import statistics
-import sys
-import time
 
 import torch
 import torch.nn as nn
@@ -111,43 +108,23 @@ class Generator(nn.Module):
         return self.head(self.ln_f(x))  # [B,T,K]
 
 
-def read_input() -> dict:
-    text = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1].strip() else sys.stdin.read()
-    spec = json.loads(text)
-    cfg = dict(spec.get("config", {}))
-    for k, v in spec.items():
-        if k != "config":
-            cfg.setdefault(k, v)
-    cfg.setdefault("arch", "raster")
-    cfg.setdefault("norm", "layer")
-    need = ["vocabSize", "seqLen", "numClasses", "dModel", "nLayers", "nHeads", "mlpRatio"]
-    missing = [k for k in need if k not in cfg]
-    if missing:
-        raise ValueError(f"config lacks {', '.join(missing)}")
-    return cfg
+GENERATOR_KEYS = ["vocabSize", "seqLen", "numClasses", "dModel", "nLayers", "nHeads", "mlpRatio"]
 
 
 def main() -> None:
-    cfg = read_input()
-    batch = int(cfg.get("batch", 32))
-    steps = max(1, int(cfg.get("steps", 3)))
-    threads = max(1, int(cfg.get("threads", 1)))
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
+    cfg = read_input(GENERATOR_KEYS)
+    cfg.setdefault("arch", "raster")
+    cfg.setdefault("norm", "layer")
+    batch, steps = run_settings(cfg, 3)
     model = Generator(cfg)
-    params = sum(p.numel() for p in model.parameters())
-    # engine/train/optim.ts: AdamW, decoupled decay only on tensors of rank ≥ 2, global-norm clip 1
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    rest = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": rest, "weight_decay": 0.0}], lr=1e-4, betas=(0.9, 0.999), eps=1e-8)
+    opt = adamw(model, 0.05, 1e-4)
     K, L, C = cfg["vocabSize"], cfg["seqLen"], cfg["numClasses"]
     tokens = torch.randint(0, K, (batch, L))
     labels = torch.randint(0, C, (batch,))
     pos = torch.arange(L).expand(batch, L)  # class slot 0, then 1 + p for grid position p = j − 1
     target_pos = torch.arange(L).expand(batch, L)  # raster: input j predicts position j
-    times = []
-    for s in range(steps + 1):
-        t0 = time.perf_counter()
+
+    def step() -> None:
         # trainingInput: class dropout 0.1 to the null class, raster order
         lab = torch.where(torch.rand(batch) < 0.1, torch.full_like(labels, C), labels)
         ids = torch.cat([(K + lab)[:, None], tokens[:, : L - 1]], dim=1)
@@ -158,10 +135,8 @@ def main() -> None:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         loss.item()
-        if s > 0:  # the first step warms up (as toklab's bench)
-            times.append((time.perf_counter() - t0) * 1000)
-    ms = statistics.median_high(times)  # toklab's median takes the upper middle for even counts
-    print(json.dumps({"params": params, "ms": ms, "threads": torch.get_num_threads(), "torch": torch.__version__}))
+
+    time_and_report(model, step, steps)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,8 @@ Input: one JSON object as argv[1] (or on stdin):
 Layout is NCHW here (NHWC in toklab); that changes no parameter count and no arithmetic.
 Run it with /usr/bin/python3 (the interpreter that has torch).
 """
-import json
+from common import adamw, read_input, run_settings, time_and_report
 import math
-import statistics
-import sys
-import time
 
 import torch
 import torch.nn as nn
@@ -157,40 +154,20 @@ class VqTokenizer(nn.Module):
         return recon + codebook_loss + c["betaCommit"] * commit_loss, counts
 
 
-def read_input() -> dict:
-    text = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1].strip() else sys.stdin.read()
-    spec = json.loads(text)
-    cfg = dict(spec.get("config", {}))
-    for k, v in spec.items():
-        if k != "config":
-            cfg.setdefault(k, v)
-    need = ["f", "K", "D", "widths", "resBlocks", "norm", "groups", "act", "upsample", "codebookNorm", "betaCommit", "imageSize", "channels"]
-    missing = [k for k in need if k not in cfg]
-    if missing:
-        raise ValueError(f"config lacks {', '.join(missing)}")
-    if cfg["imageSize"] % cfg["f"] != 0:
-        raise ValueError(f"image size {cfg['imageSize']} is not divisible by f = {cfg['f']}")
-    return cfg
+TOKENIZER_KEYS = ["f", "K", "D", "widths", "resBlocks", "norm", "groups", "act", "upsample", "codebookNorm", "betaCommit", "imageSize", "channels"]
 
 
 def main() -> None:
-    cfg = read_input()
-    batch = int(cfg.get("batch", 32))
-    steps = max(1, int(cfg.get("steps", 4)))
-    threads = max(1, int(cfg.get("threads", 1)))
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
+    cfg = read_input(TOKENIZER_KEYS)
+    if cfg["imageSize"] % cfg["f"] != 0:
+        raise ValueError(f"image size {cfg['imageSize']} is not divisible by f = {cfg['f']}")
+    batch, steps = run_settings(cfg, 4)
     model = VqTokenizer(cfg)
-    params = sum(p.numel() for p in model.parameters())
-    # engine/train/optim.ts: AdamW, decoupled decay only on tensors of rank ≥ 2, global-norm clip 1
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    rest = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 1e-4}, {"params": rest, "weight_decay": 0.0}], lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+    opt = adamw(model, 1e-4, 1e-3)
     S, C = cfg["imageSize"], cfg["channels"]
     x = torch.rand(batch, C, S, S) * 2 - 1
-    times = []
-    for s in range(steps + 1):
-        t0 = time.perf_counter()
+
+    def step() -> None:
         opt.zero_grad(set_to_none=True)
         loss, counts = model.losses(x)
         loss.backward()
@@ -198,10 +175,8 @@ def main() -> None:
         opt.step()
         loss.item()
         counts.tolist()
-        if s > 0:  # the first step warms up (as toklab's bench)
-            times.append((time.perf_counter() - t0) * 1000)
-    ms = statistics.median_high(times)  # toklab's median takes the upper middle for even counts
-    print(json.dumps({"params": params, "ms": ms, "threads": torch.get_num_threads(), "torch": torch.__version__}))
+
+    time_and_report(model, step, steps)
 
 
 if __name__ == "__main__":
