@@ -17,7 +17,7 @@ export class DivergenceError extends Error {
     readonly value: number,
   ) {
     super(
-      `training diverged: ${key} is ${value} at step ${step}. Lower the learning rate, add warm-up steps or gradient clipping (clip/clipNorm), then start a new run; the last checkpoint holds the weights from before the divergence.`,
+      `training diverged: ${key} is ${value} at step ${step}. Lower the learning rate, add warm-up steps or gradient clipping (clip/clipNorm), then start a new run; no checkpoint with these weights was written.`,
     );
     this.name = 'DivergenceError';
   }

@@ -3,6 +3,8 @@
 import type { BackendInfo, EngineEvent, EngineRequest, JsonObject } from '../../engine/protocol';
 import { isEngineEvent } from '../../engine/protocol';
 import type { EngineState } from '../../preload/contract';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { EngineChannel, EngineLauncher } from './engine-channel';
 
 export type JobOutcome =
@@ -13,8 +15,17 @@ export type JobOutcome =
 
 type StartRequest = Extract<EngineRequest, { type: 'start' }>;
 
+/** What resuming will do: continue from a checkpoint, or start over when the job wrote none. */
+export function resumeHint(runDir: string): string {
+  // the engine writes runDir/checkpoints/ckpt-<step>.bin (engine/train/checkpoint.ts)
+  const dir = join(runDir, 'checkpoints');
+  const last = existsSync(dir) ? readdirSync(dir).filter((f) => /^ckpt-\d+\.bin$/.test(f)).sort().pop() : undefined;
+  return last ? `resume the run to continue from its last checkpoint (${last}).` : 'it wrote no checkpoint, so resuming starts it over.';
+}
+
 interface InFlight {
   jobId: number;
+  runDir: string;
   onEvent: (e: EngineEvent) => void;
   settle: (o: JobOutcome) => void;
 }
@@ -80,7 +91,7 @@ export class EngineSupervisor {
         reject(new Error(`${why} before it was ready; see logs/engine.log in the lab home.`));
         const f = this.inFlight;
         this.inFlight = null;
-        if (f && !this.stopping) f.settle({ status: 'interrupted', error: `${why} while the job was running; resume the run to continue from its last checkpoint.` });
+        if (f && !this.stopping) f.settle({ status: 'interrupted', error: `${why} while the job was running; ${resumeHint(f.runDir)}` });
         else if (f) f.settle({ status: 'interrupted', error: 'toklab stopped while the job was running; resume the run to continue.' });
       });
     });
@@ -99,6 +110,7 @@ export class EngineSupervisor {
     return new Promise<JobOutcome>((resolve) => {
       this.inFlight = {
         jobId: req.jobId,
+        runDir: req.runDir,
         onEvent,
         settle: (o) => {
           this.setState(this.channel ? 'idle' : 'down');

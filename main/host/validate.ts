@@ -47,7 +47,7 @@ function runQuery(v: unknown): RunQuery {
 
 function startRequest(v: unknown): StartJobRequest {
   const o = plainObject(v, 'request');
-  const req: StartJobRequest = { kind: oneOf(o.kind, JOB_KINDS, 'kind'), spec: plainObject(o.spec ?? {}, 'spec') as StartJobRequest['spec'] };
+  const req: StartJobRequest = { kind: oneOf(o.kind, JOB_KINDS, 'kind'), spec: plainObject(o.spec === undefined ? {} : o.spec, 'spec (an object of job settings; omit it for the defaults)') as StartJobRequest['spec'] };
   if (o.name !== undefined) {
     if (typeof o.name !== 'string' || o.name.length > 200) throw new InputError('name must be a string of at most 200 characters');
     req.name = o.name;

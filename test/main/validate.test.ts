@@ -18,7 +18,9 @@ describe('dispatch', () => {
     await expect(dispatch(fake, 'getRun', ['1'])).rejects.toThrow(/positive whole number/);
     await expect(dispatch(fake, 'getRun', [-3])).rejects.toThrow(/positive whole number/);
     await expect(dispatch(fake, 'startJob', [{ kind: 'format-disk', spec: {} }])).rejects.toThrow(/kind must be one of/);
-    await expect(dispatch(fake, 'startJob', [{ kind: 'selftest', spec: [] }])).rejects.toThrow(/spec must be an object/);
+    await expect(dispatch(fake, 'startJob', [{ kind: 'selftest', spec: [] }])).rejects.toThrow(/spec .*must be an object/);
+    // null is not "no spec": refused, not turned into a default job (#12)
+    await expect(dispatch(fake, 'startJob', [{ kind: 'selftest', spec: null }])).rejects.toThrow(/spec .*must be an object/);
     await expect(dispatch(fake, 'listRuns', [{ status: 'weird' }])).rejects.toThrow(/query.status/);
     await expect(dispatch(fake, 'setRunTags', [1, 'x'])).rejects.toThrow(/tags must be a list/);
     await expect(dispatch(fake, 'getRun', 'x')).rejects.toThrow(/params must be a list/);
