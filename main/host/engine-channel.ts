@@ -1,9 +1,10 @@
 // How the host talks to an engine process, whatever spawned it: child_process.fork (CLI, serve,
 // tests) or Electron's utilityProcess (the app). The supervisor only sees this interface.
 import { fork } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { EngineRequest } from '../../engine/protocol';
 
 export interface EngineChannel {
@@ -19,13 +20,25 @@ export type EngineLauncher = () => EngineChannel;
 /** The engine entry as TypeScript source, run through tsx (no build step for CLI and serve). */
 export const ENGINE_ENTRY_TS = join(dirname(fileURLToPath(import.meta.url)), '../../engine/host.ts');
 
+/**
+ * tsx's loader as an absolute URL: `--import tsx` would resolve against the working directory, so a
+ * CLI started from another folder could not start its engine.
+ */
+function tsxLoader(): string {
+  try {
+    return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  } catch {
+    return 'tsx';
+  }
+}
+
 /** fork() the engine; its stdout/stderr go to `<home>/logs/engine.log` for post-mortems. */
 export function forkLauncher(home: string, entry = ENGINE_ENTRY_TS, env: NodeJS.ProcessEnv = process.env): EngineLauncher {
   return () => {
     mkdirSync(join(home, 'logs'), { recursive: true });
     const log = createWriteStream(join(home, 'logs', 'engine.log'), { flags: 'a' });
     const child = fork(entry, [], {
-      execArgv: entry.endsWith('.ts') ? ['--import', 'tsx'] : [],
+      execArgv: entry.endsWith('.ts') ? ['--import', tsxLoader()] : [],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...env, TOKLAB_ENGINE: '1' },
     });

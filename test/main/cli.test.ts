@@ -1,5 +1,6 @@
 // The toklab CLI as a user runs it (bin/toklab.mjs through tsx, no build step).
 import { execFile } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -34,6 +35,14 @@ function writeNpy(path: string, data: Float32Array, n: number, d: number): void 
 }
 
 describe('toklab CLI', () => {
+  it('starts its engine from any working directory (#12 item 9)', async () => {
+    const t = tempHome();
+    cleanup = t.cleanup;
+    const r = await run(process.execPath, [BIN, '--home', t.home, 'selftest', '--steps', '3', '--json'], { cwd: tmpdir(), env: { ...process.env, TOKLAB_BACKEND: 'wasm' }, timeout: 120_000 });
+    const out = JSON.parse(r.stdout) as { status: string };
+    expect(out.status).toBe('done');
+  });
+
   it('doctor --json reports backend, versions, home and schema version', async () => {
     const t = tempHome();
     cleanup = t.cleanup;
