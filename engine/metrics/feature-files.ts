@@ -1,6 +1,7 @@
 // Feature files for `toklab fid A B`: a .npy of features [N,d] or a .npz of statistics (mu.npy, sigma.npy,
 // as pytorch-fid / clean-fid save them). Computes FID, and KID when both sides are features.
 import { readFileSync } from 'node:fs';
+import { freemem } from 'node:os';
 import { basename } from 'node:path';
 import { featureStats, fidFromStats, type FeatureStats } from './fid';
 import { kid, type KidOptions, type KidResult } from './kid';
@@ -20,6 +21,30 @@ export interface FidFromFiles {
   d: number;
 }
 
+/** Largest feature dimension FID accepts: two d×d float64 covariances and the eigen work fit in a few GB. */
+export const MAX_FID_DIM = 8192;
+
+/** Bytes FID needs at dimension d: both covariances, their product and the eigensolver's work (float64). */
+export function fidBytes(d: number): number {
+  return 5 * d * d * 8;
+}
+
+/** Refuses a dimension above the limit or beyond free memory, before anything d×d is allocated. */
+export function checkFidDim(d: number, name: string, free = freemem()): void {
+  if (d > MAX_FID_DIM) {
+    throw new Error(`${name}: feature dimension d = ${d} is above the limit of ${MAX_FID_DIM} (FID needs d×d covariances: ${(fidBytes(d) / 2 ** 30).toFixed(1)} GiB here). Check the array is [N, d] and not transposed, or reduce the features' dimension first.`);
+  }
+  if (fidBytes(d) > 0.8 * free) {
+    throw new Error(`${name}: FID at d = ${d} needs about ${(fidBytes(d) / 2 ** 30).toFixed(1)} GiB and only ${(free / 2 ** 30).toFixed(1)} GiB is free; close other programs or reduce the features' dimension.`);
+  }
+}
+
+/** The first non-finite entry of a row-major [rows, cols] array, or null. */
+function firstNonFinite(data: ArrayLike<number>, cols: number): { row: number; col: number; value: number } | null {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return { row: Math.floor(i / cols), col: i % cols, value: data[i] };
+  return null;
+}
+
 /** Parse a feature or statistics file image; `name` appears in every error. */
 export function parseFeatureFile(buf: Uint8Array, name: string): FeatureFile {
   if (isNpy(buf)) {
@@ -27,6 +52,9 @@ export function parseFeatureFile(buf: Uint8Array, name: string): FeatureFile {
     if (arr.shape.length !== 2) throw new Error(`${name}: features must be a 2-D array [N, d], got shape [${arr.shape.join(', ')}]`);
     const [n, d] = arr.shape;
     if (n < 2 || d < 1) throw new Error(`${name}: need at least 2 feature rows of dimension ≥ 1, got [${n}, ${d}]`);
+    checkFidDim(d, name);
+    const bad = firstNonFinite(arr.data, d);
+    if (bad) throw new Error(`${name}: feature [${bad.row}, ${bad.col}] is ${bad.value}; FID needs finite features (NaN or Inf usually means the extractor diverged or the file is corrupt).`);
     return { kind: 'features', n, d, data: arr.data };
   }
   if (isZip(buf)) {
@@ -42,6 +70,11 @@ export function parseFeatureFile(buf: Uint8Array, name: string): FeatureFile {
     if (sigma.shape.length !== 2 || sigma.shape[0] !== d || sigma.shape[1] !== d) {
       throw new Error(`${name}: sigma must be [${d}, ${d}] to match mu, got shape [${sigma.shape.join(', ')}]`);
     }
+    checkFidDim(d, name);
+    const badMu = firstNonFinite(mu.data, d);
+    if (badMu) throw new Error(`${name}: mu[${badMu.col}] is ${badMu.value}; FID needs finite statistics.`);
+    const badSigma = firstNonFinite(sigma.data, d);
+    if (badSigma) throw new Error(`${name}: sigma[${badSigma.row}, ${badSigma.col}] is ${badSigma.value}; FID needs finite statistics.`);
     return { kind: 'stats', d, mu: Float64Array.from(mu.data), sigma: Float64Array.from(sigma.data) };
   }
   throw new Error(`${name}: neither a .npy (features) nor a .npz (mu/sigma statistics) file`);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { computeFidFromFiles, parseFeatureFile, readFeatureFile } from '../../engine/metrics/feature-files';
+import { MAX_FID_DIM, checkFidDim, computeFidFromFiles, parseFeatureFile, readFeatureFile } from '../../engine/metrics/feature-files';
 import { encodeNpy, parseNpy, readZip } from '../../engine/metrics/npy';
 
 const dir = join(__dirname, '../fixtures/metrics');
@@ -100,6 +100,17 @@ describe('npy reader', () => {
     expect(() => parseFeatureFile(good.subarray(0, good.length - 3), 'cut.npy')).toThrow(/cut\.npy: holds 13 data bytes .* truncated/);
     expect(() => parseFeatureFile(npy("{'descr': '<f4', 'shape': (2, 2), }", f32([1, 2, 3, 4])), 'nofo.npy')).toThrow(/nofo\.npy: malformed \.npy header/);
     expect(() => parseFeatureFile(new TextEncoder().encode('hello world'), 'text.txt')).toThrow(/text\.txt: neither/);
+  });
+  it('refuses a dimension FID cannot hold, and non-finite features, naming the file, before any d×d allocation (#12)', () => {
+    // [2, 30000]: 240 KB of file, but d×d float64 covariances of 7 GB each
+    expect(() => parseFeatureFile(encodeNpy(new Float32Array(2 * 30_000), [2, 30_000]), 'wide.npy')).toThrow(new RegExp(`wide\\.npy: feature dimension d = 30000 is above the limit of ${MAX_FID_DIM}.*transposed`));
+    // within the limit but beyond free memory
+    expect(() => checkFidDim(4096, 'big.npy', 2 ** 20)).toThrow(/big\.npy: FID at d = 4096 needs about 0\.6 GiB and only 0\.0 GiB is free/);
+    expect(() => checkFidDim(4096, 'ok.npy', 64 * 2 ** 30)).not.toThrow();
+    const nan = new Float32Array([1, 2, 3, Number.NaN, 5, 6]);
+    expect(() => parseFeatureFile(encodeNpy(nan, [3, 2]), 'nan.npy')).toThrow(/nan\.npy: feature \[1, 1\] is NaN; FID needs finite features/);
+    const inf = new Float32Array([1, 2, Number.POSITIVE_INFINITY, 4]);
+    expect(() => parseFeatureFile(encodeNpy(inf, [2, 2]), 'inf.npy')).toThrow(/inf\.npy: feature \[1, 0\] is Infinity/);
   });
 });
 
