@@ -1,5 +1,6 @@
 // Atomic checkpoints: one binary file per save under <runDir>/checkpoints/ — magic, a JSON header
 // (names, shapes, offsets, free-form state) and raw little-endian float32 data. Written to *.tmp, then renamed.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tf } from '../tf';
@@ -26,6 +27,19 @@ interface Header {
   step: number;
   state: JsonObject;
   tensors: { name: string; shape: number[]; offset: number; length: number }[];
+  /** sha256 of the data section (absent in checkpoints written before it was added). */
+  sha256?: string;
+}
+
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/** writeSync until every byte is down: it may write fewer than asked (a full disk ends in an error). */
+function writeAll(fd: number, b: Buffer): void {
+  for (let off = 0; off < b.length; ) {
+    const n = fs.writeSync(fd, b, off, b.length - off);
+    if (n <= 0) throw new Error(`wrote ${off} of ${b.length} bytes`);
+    off += n;
+  }
 }
 
 export function checkpointDir(runDir: string): string {
@@ -64,25 +78,37 @@ export function saveCheckpoint(runDir: string, ck: CheckpointData, opts: { keep?
     entries.push({ name, shape: t.shape, offset, length: size });
     offset += size;
   }
-  const header: Header = { step: ck.step, state: ck.state, tensors: entries };
-  let json = Buffer.from(JSON.stringify(header), 'utf8');
-  const pad = (4 - ((MAGIC.length + 4 + json.length) % 4)) % 4;
-  if (pad) json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
-  const lenBuf = Buffer.alloc(4);
-  lenBuf.writeUInt32LE(json.length);
   const data = Buffer.alloc(offset * 4);
   for (const e of entries) {
     const src = ck.tensors[e.name].data;
     Buffer.from(src.buffer, src.byteOffset, src.byteLength).copy(data, e.offset * 4);
   }
+  const header: Header = { step: ck.step, state: ck.state, tensors: entries, sha256: sha256(data) };
+  let json = Buffer.from(JSON.stringify(header), 'utf8');
+  const pad = (4 - ((MAGIC.length + 4 + json.length) % 4)) % 4;
+  if (pad) json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
+  const lenBuf = Buffer.alloc(4);
+  lenBuf.writeUInt32LE(json.length);
   const file = fileFor(runDir, ck.step);
   const tmp = `${file}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
+  const parts = [Buffer.from(MAGIC, 'ascii'), lenBuf, json, data];
+  const expected = parts.reduce((a, b) => a + b.length, 0);
   try {
-    for (const b of [Buffer.from(MAGIC, 'ascii'), lenBuf, json, data]) fs.writeSync(fd, b);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      for (const b of parts) writeAll(fd, b);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    // read it back: the size and the data checksum must be what was meant, or the previous checkpoint stays
+    const back = fs.readFileSync(tmp);
+    if (back.length !== expected) throw new Error(`the file holds ${back.length} of ${expected} bytes`);
+    if (sha256(back.subarray(expected - data.length)) !== header.sha256) throw new Error('its data checksum does not match what was written');
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    const why = (e as NodeJS.ErrnoException).code === 'ENOSPC' ? 'the disk is full' : (e as Error).message;
+    throw new Error(`could not write checkpoint ${path.basename(file)} (${why}); the previous checkpoint is kept. Free disk space in the lab home, then resume the run.`);
   }
   fs.renameSync(tmp, file);
   const keep = opts.keep ?? 2;
@@ -98,6 +124,7 @@ export function loadCheckpoint(file: string): CheckpointData {
   const start = MAGIC.length + 4;
   const header = JSON.parse(buf.subarray(start, start + hlen).toString('utf8')) as Header;
   const base = start + hlen;
+  if (header.sha256 !== undefined && sha256(buf.subarray(base)) !== header.sha256) throw new Error(`${file} is damaged: its data checksum does not match (truncated or overwritten); resume from an earlier checkpoint or start the run over`);
   const tensors: Record<string, NamedArray> = {};
   for (const e of header.tensors) {
     const bytes = buf.subarray(base + e.offset * 4, base + (e.offset + e.length) * 4);

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { tf } from '../../engine/tf';
 import { Rng, deriveSeed } from '../../engine/rng';
 import { Optimizer, computeGrads } from '../../engine/train/optim';
@@ -32,6 +32,56 @@ describe('checkpoint', () => {
     expect(Array.from(ck.tensors['model/w'].data)).toEqual(Array.from(a));
     expect(ck.tensors['x/b'].data[0]).toBe(15);
     expect(latestCheckpoint(path.join(tmp, 'none'))).toBeNull();
+  });
+});
+
+describe('checkpoint writes (#12)', () => {
+  const ck = (step: number) => ({ step, tensors: { w: { shape: [4], data: new Float32Array([step, 2, 3, 4]) } }, state: { epoch: 1 } });
+  it('a full disk fails the write with a clear error, leaves no partial file and keeps the previous checkpoint', () => {
+    const dir = path.join(tmp, 'full');
+    saveCheckpoint(dir, ck(5));
+    const real = fs.writeSync;
+    const full = (fd: number, b: Buffer, off?: number, len?: number): number => {
+      if (b.length > 100) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      return (real as (...a: unknown[]) => number)(fd, b, off, len);
+    };
+    const spy = vi.spyOn(fs, 'writeSync').mockImplementation(full as unknown as typeof fs.writeSync);
+    try {
+      const big = { step: 10, tensors: { w: { shape: [64], data: new Float32Array(64).fill(1) } }, state: {} };
+      expect(() => saveCheckpoint(dir, big)).toThrow(/could not write checkpoint ckpt-000000010\.bin \(the disk is full\); the previous checkpoint is kept/);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(fs.readdirSync(path.join(dir, 'checkpoints'))).toEqual(['ckpt-000000005.bin']);
+    expect(loadCheckpoint(latestCheckpoint(dir)!).step).toBe(5);
+  });
+  it('a write that reports success but lands short is caught by the read-back, before the rename', () => {
+    const dir = path.join(tmp, 'short');
+    saveCheckpoint(dir, ck(5));
+    const real = fs.writeSync;
+    // a file system that says it wrote everything but keeps only half of the data section
+    const fake = (fd: number, b: Buffer, off: number = 0, len: number = b.length - off): number => {
+      if (b.length === 16) {
+        (real as (...a: unknown[]) => number)(fd, b, off, len / 2);
+        return len;
+      }
+      return (real as (...a: unknown[]) => number)(fd, b, off, len);
+    };
+    const spy = vi.spyOn(fs, 'writeSync').mockImplementation(fake as unknown as typeof fs.writeSync);
+    try {
+      expect(() => saveCheckpoint(dir, ck(10))).toThrow(/could not write checkpoint ckpt-000000010\.bin \(the file holds \d+ of \d+ bytes\)/);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(latestCheckpoint(dir)).toMatch(/ckpt-000000005\.bin$/);
+  });
+  it('a checkpoint damaged on disk is refused on load, not read as weights', () => {
+    const dir = path.join(tmp, 'damaged');
+    const file = saveCheckpoint(dir, ck(7));
+    const buf = fs.readFileSync(file);
+    buf[buf.length - 1] ^= 0xff;
+    fs.writeFileSync(file, buf);
+    expect(() => loadCheckpoint(file)).toThrow(/is damaged: its data checksum does not match/);
   });
 });
 
