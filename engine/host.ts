@@ -27,6 +27,24 @@ function connect(): Port {
 }
 
 const port = connect();
+
+/**
+ * The engine never outlives its host: it exits when the IPC channel closes (the host exited or was
+ * killed) or when it is re-parented (the host died without closing the channel), so no orphan keeps
+ * training and writing checkpoints into a run folder a resumed run now owns.
+ */
+function exitWithHost(): void {
+  const gone = (why: string): void => {
+    for (const a of running.values()) a.abort();
+    process.stderr.write(`engine: ${why}; exiting\n`);
+    process.exit(3);
+  };
+  process.on('disconnect', () => gone('the host closed the IPC channel'));
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) gone(`the host (pid ${parent}) is gone`);
+  }, 1000).unref();
+}
 const running = new Map<number, AbortController>();
 
 async function runJob(req: Extract<EngineRequest, { type: 'start' }>): Promise<void> {
@@ -58,6 +76,7 @@ async function runJob(req: Extract<EngineRequest, { type: 'start' }>): Promise<v
 }
 
 async function main(): Promise<void> {
+  exitWithHost();
   const queue: Extract<EngineRequest, { type: 'start' }>[] = [];
   let busy = false;
   const pump = async (): Promise<void> => {
