@@ -9,7 +9,7 @@ import { Rng } from '../engine/rng';
 import { Generator, generatorConfig, trainingInput, type GeneratorPreset } from '../engine/models/transformer';
 import { Optimizer, computeGrads } from '../engine/train/optim';
 import { sampleRng, sampleTokens } from '../engine/sample';
-import { checkSameModel, referenceThreads, runTorchReference, torchAvailable } from './reference';
+import { referenceRows, torchAvailable } from './reference';
 import type { Bench, BenchResult } from './types';
 
 export interface GeneratorBenchOptions {
@@ -68,20 +68,7 @@ export async function runGeneratorBench(opts: GeneratorBenchOptions = {}): Promi
       const torch = torchAvailable();
       if (!torch.ok) process.stderr.write(`generator bench: PyTorch reference skipped: ${torch.reason}\n`);
       else {
-        for (const threads of referenceThreads()) {
-          const ref = runTorchReference('generator_torch.py', { ...cfg, batch: B, steps, threads });
-          checkSameModel(`generator ${preset}`, gen.paramCount(), ref);
-          const th = `${threads} thread${threads === 1 ? '' : 's'}`;
-          const refDetails = { ...details, batch: B, steps, threads: ref.threads, torch: ref.torch };
-          results.push({ name: `generator train step ${preset} [pytorch ${th}]`, backend: 'pytorch cpu', value: ref.ms, unit: 'ms', details: refDetails });
-          results.push({
-            name: `generator train step ${preset} toklab/pytorch (${th})`,
-            backend: `${backend}/pytorch`,
-            value: stepMs / ref.ms,
-            unit: 'x',
-            details: { ...refDetails, toklabMs: stepMs, pytorchMs: ref.ms },
-          });
-        }
+        results.push(...referenceRows(`generator train step ${preset}`, backend, { ms: stepMs, params: gen.paramCount() }, 'generator_torch.py', { ...cfg, batch: B, steps }, { ...details, batch: B, steps }));
       }
     }
 

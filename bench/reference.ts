@@ -5,6 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BenchResult } from './types';
 
 export const TORCH_PYTHON = '/usr/bin/python3';
 
@@ -82,4 +83,28 @@ export function checkSameModel(what: string, toklabParams: number, ref: TorchRef
   if (ref.params !== toklabParams) {
     throw new Error(`${what}: the PyTorch reference has ${ref.params} parameters, toklab ${toklabParams}; the two are not the same model`);
   }
+}
+
+/**
+ * The rows for one model at every reference thread count: PyTorch's step and the toklab/PyTorch ratio.
+ * Runs the reference script and checks the parameter counts first.
+ */
+export function referenceRows(
+  name: string,
+  backend: string,
+  own: { ms: number; params: number },
+  script: string,
+  config: Record<string, unknown>,
+  details: Record<string, string | number | boolean>,
+): BenchResult[] {
+  const rows: BenchResult[] = [];
+  for (const threads of referenceThreads()) {
+    const ref = runTorchReference(script, { ...config, threads });
+    checkSameModel(name, own.params, ref);
+    const th = `${threads} thread${threads === 1 ? '' : 's'}`;
+    const d = { ...details, params: ref.params, threads: ref.threads, torch: ref.torch };
+    rows.push({ name: `${name} [pytorch ${th}]`, backend: 'pytorch cpu', value: ref.ms, unit: 'ms', details: d });
+    rows.push({ name: `${name} toklab/pytorch (${th})`, backend: `${backend}/pytorch`, value: own.ms / ref.ms, unit: 'x', details: { ...d, toklabMs: own.ms, pytorchMs: ref.ms } });
+  }
+  return rows;
 }

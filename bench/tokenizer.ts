@@ -9,7 +9,7 @@ import { Rng } from '../engine/rng';
 import { createTokenizer, resolveTokenizerConfig, TOKENIZER_PRESETS, type TokenizerConfig } from '../engine/models/vq-tokenizer';
 import { Optimizer, computeGrads } from '../engine/train/optim';
 import type { LpKnobs } from '../engine/perturb';
-import { checkSameModel, referenceThreads, runTorchReference, torchAvailable } from './reference';
+import { referenceRows, torchAvailable } from './reference';
 import type { Bench, BenchResult } from './types';
 
 export interface TokenizerBenchOptions {
@@ -96,20 +96,7 @@ export async function runTokenizerBench(opts: TokenizerBenchOptions = {}): Promi
         results.push({ name: `tokenizer train step ${label}`, backend: info.backend, value: own.ms, unit: 'ms', details });
         results.push({ name: `tokenizer train images/s ${label}`, backend: info.backend, value: (B * 1000) / own.ms, unit: 'img/s', details });
       }
-      for (const threads of referenceThreads()) {
-        const ref = runTorchReference('tokenizer_torch.py', { ...cfg, batch: B, steps, threads });
-        checkSameModel(`tokenizer ${preset} at ${size} px`, own.params, ref);
-        const th = `${threads} thread${threads === 1 ? '' : 's'}`;
-        const details = { preset, batch: B, size, steps, params: ref.params, threads: ref.threads, torch: ref.torch };
-        results.push({ name: `tokenizer train step ${label} [pytorch ${th}]`, backend: 'pytorch cpu', value: ref.ms, unit: 'ms', details });
-        results.push({
-          name: `tokenizer train step ${label} toklab/pytorch (${th})`,
-          backend: `${info.backend}/pytorch`,
-          value: own.ms / ref.ms,
-          unit: 'x',
-          details: { ...details, toklabMs: own.ms, pytorchMs: ref.ms },
-        });
-      }
+      results.push(...referenceRows(`tokenizer train step ${label}`, info.backend, own, 'tokenizer_torch.py', { ...cfg, batch: B, steps }, { preset, batch: B, size, steps }));
     }
   }
   return results;
