@@ -23,9 +23,12 @@ export function engineCount(flag: string | boolean | undefined, env: NodeJS.Proc
   return n;
 }
 
-/** Opens the lab for one command and always closes it (engine stopped, database closed). */
-export async function withLab<T>(home: string | undefined, fn: (lab: Lab) => Promise<T>, engines = 1): Promise<T> {
-  const lab = openLab(home, engines);
+/**
+ * Opens the lab for one command and always closes it (engine stopped, database closed).
+ * `queueHolder: false` for commands that only read: they never run (or wait for) other processes' jobs.
+ */
+export async function withLab<T>(home: string | undefined, fn: (lab: Lab) => Promise<T>, engines = 1, queueHolder = true): Promise<T> {
+  const lab = openLab(home, engines, queueHolder);
   try {
     return await fn(lab);
   } finally {
@@ -34,13 +37,8 @@ export async function withLab<T>(home: string | undefined, fn: (lab: Lab) => Pro
 }
 
 /** withLab for commands that only read the lab: this process never takes the queue. */
-export async function readLab<T>(home: string | undefined, fn: (lab: Lab) => Promise<T>): Promise<T> {
-  const lab = openLab(home, 1, false);
-  try {
-    return await fn(lab);
-  } finally {
-    await lab.close();
-  }
+export function readLab<T>(home: string | undefined, fn: (lab: Lab) => Promise<T>): Promise<T> {
+  return withLab(home, fn, 1, false);
 }
 
 export function printJson(v: unknown): void {
