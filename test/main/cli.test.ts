@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION } from '../../main/host/store/db';
+import { Lab } from '../../main/host/lab';
 import { tempHome } from './helpers';
 
 const run = promisify(execFile);
@@ -35,6 +36,20 @@ function writeNpy(path: string, data: Float32Array, n: number, d: number): void 
 }
 
 describe('toklab CLI', () => {
+  it('runs list and runs show leave queued jobs alone and exit at once (#12 item 7)', async () => {
+    const t = tempHome();
+    cleanup = t.cleanup;
+    const queuer = new Lab({ home: t.home, frontDoor: 'cli', queueHolder: false });
+    const run = await queuer.startJob({ kind: 'selftest', spec: { steps: 2 } });
+    for (const args of [['runs', 'list', '--json'], ['runs', 'show', String(run.id), '--json']]) {
+      const t0 = Date.now();
+      const r = await toklab(t.home, ...args);
+      expect(r.code, r.stderr).toBe(0);
+      expect(Date.now() - t0, `${args.join(' ')} waited for the queue`).toBeLessThan(20_000);
+    }
+    expect((await queuer.getRun(run.id)).status).toBe('queued'); // nobody ran it
+    await queuer.close();
+  });
   it('starts its engine from any working directory (#12 item 9)', async () => {
     const t = tempHome();
     cleanup = t.cleanup;
