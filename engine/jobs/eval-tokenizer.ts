@@ -108,7 +108,7 @@ export async function evaluateTokenizer(inp: EvalInputs, spec: EvalTokenizerSpec
     const [z, idx, rec] = tf.tidy(() => {
       const zt = tok.encode(tf.tensor4d(b.x, [b.n, S, S, C]));
       const q = tok.quantize(zt);
-      return [zt.dataSync() as Float32Array, q.indices.dataSync() as Int32Array, tok.decodeLatent(q.e).dataSync() as Float32Array];
+      return [zt.dataSync() as Float32Array, q.indexValues, tok.decodeLatent(q.e).dataSync() as Float32Array];
     });
     zAll.set(z, done * T * D);
     clean.set(idx, done * T);

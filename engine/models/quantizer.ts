@@ -17,6 +17,8 @@ export interface QuantizerConfig {
 export interface QuantizeOutput {
   /** Clean nearest-code indices. [B,h,w] int32 */
   indices: tf.Tensor3D;
+  /** The same indices as numbers (already read back; no second dataSync needed). [B·h·w] */
+  indexValues: Int32Array;
   /** Decoder input z + sg(e − z). [B,h,w,D] */
   zq: tf.Tensor4D;
   /** The chosen (normalized) codes e. [B,h,w,D] */
@@ -71,34 +73,36 @@ export function lookup(codes: tf.Tensor2D, indices: tf.Tensor): tf.Tensor {
   return tf.reshape(e, [...indices.shape, D]);
 }
 
-/**
- * A copy of t that the gradient tape cannot trace back: the ops that produced it (the [N,K] similarity
- * and its argmax) get no backward pass. Only for values no gradient flows through, such as indices.
- */
-export function detach<T extends tf.Tensor>(t: T): T {
-  return tf.tensor(t.dataSync(), t.shape, t.dtype) as T;
-}
-
 /** z + sg(e − z): forward e, backward identity into z. */
 export function straightThrough(z: tf.Tensor4D, e: tf.Tensor4D): tf.Tensor4D {
   return tf.add(z, stopGradient(tf.sub(e, z))) as tf.Tensor4D;
 }
 
-/** Nearest-code indices of latents (already normalized when the codebook is). [B,h,w,D] → [B,h,w] */
-export function nearestIndices(z: tf.Tensor4D, codes: tf.Tensor2D, cfg: QuantizerConfig): tf.Tensor3D {
+/**
+ * Nearest-code indices of latents (already normalized when the codebook is), read out of the graph: the
+ * tensor made from them has no link to the gradient tape, so the [N,K] similarity and its argmax get no
+ * backward pass. [B,h,w,D] → values [B·h·w] and the same as an int32 [B,h,w] tensor
+ */
+export function nearestCodes(z: tf.Tensor4D, codes: tf.Tensor2D, cfg: QuantizerConfig): { values: Int32Array; indices: tf.Tensor3D } {
   const [B, h, w, D] = z.shape;
-  return tf.tidy(() => detach(tf.reshape(tf.argMax(similarity(tf.reshape(z, [-1, D]) as tf.Tensor2D, codes, cfg), 1), [B, h, w]) as tf.Tensor3D));
+  const values = tf.tidy(() => tf.argMax(similarity(tf.reshape(z, [-1, D]) as tf.Tensor2D, codes, cfg), 1).dataSync() as Int32Array);
+  return { values, indices: tf.tensor3d(values, [B, h, w], 'int32') };
+}
+
+/** Nearest-code indices of latents. [B,h,w,D] → [B,h,w] */
+export function nearestIndices(z: tf.Tensor4D, codes: tf.Tensor2D, cfg: QuantizerConfig): tf.Tensor3D {
+  return nearestCodes(z, codes, cfg).indices;
 }
 
 /** Quantize latents z (normalized when cfg.codebookNorm is 'l2'). [B,h,w,D] */
 export function quantizeLatent(p: Params, z: tf.Tensor4D, cfg: QuantizerConfig): QuantizeOutput {
   const codes = codeVectors(p, cfg);
-  const indices = nearestIndices(z, codes, cfg);
+  const { values, indices } = nearestCodes(z, codes, cfg);
   const e = lookup(codes, indices) as tf.Tensor4D;
   const codebookLoss = tf.mean(tf.square(tf.sub(e, stopGradient(z)))) as tf.Scalar;
   const commitLoss = tf.mean(tf.square(tf.sub(stopGradient(e), z))) as tf.Scalar;
-  const counts = tf.tensor1d(codeCounts(indices.dataSync() as Int32Array, cfg.K), 'float32');
-  return { indices, zq: straightThrough(z, e), e, codebookLoss, commitLoss, counts };
+  const counts = tf.tensor1d(codeCounts(values, cfg.K), 'float32');
+  return { indices, indexValues: values, zq: straightThrough(z, e), e, codebookLoss, commitLoss, counts };
 }
 
 /** How often each of K codes occurs in idx. */

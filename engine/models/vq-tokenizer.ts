@@ -158,7 +158,7 @@ export class VqTokenizer {
     let draw: DrawResult | null = null;
     if (lp) {
       const codes = this.codes();
-      const clean = q.indices.dataSync() as Int32Array;
+      const clean = q.indexValues;
       draw = perturbTokens(z, codes, clean, lp.knobs, lp.rng, c);
       if (draw.candidates > 0) zdec = lpDecoderInput(z, codes, draw.indices);
     }
@@ -179,7 +179,7 @@ export class VqTokenizer {
       const q = this.quantize(z);
       if (!lp) return this.decodeLatent(q.e);
       const codes = this.codes();
-      draw = perturbTokens(z, codes, q.indices.dataSync() as Int32Array, lp.knobs, lp.rng, this.config);
+      draw = perturbTokens(z, codes, q.indexValues, lp.knobs, lp.rng, this.config);
       return this.decodeLatent(lpDecoderInput(z, codes, draw.indices));
     });
     return { images, draw };

@@ -194,7 +194,7 @@ function evaluate(tok: VqTokenizer, data: TokenizerData, spec: TrainTokenizerSpe
     const [xr, idx] = tf.tidy(() => {
       const x = toTensor(b, S, C);
       const q = tok.quantize(tok.encode(x));
-      return [tf.clipByValue(tok.decodeLatent(q.e), -1, 1).dataSync() as Float32Array, q.indices.dataSync() as Int32Array];
+      return [tf.clipByValue(tok.decodeLatent(q.e), -1, 1).dataSync() as Float32Array, q.indexValues];
     });
     for (const t of idx as Int32Array) counts[t]++;
     const shape = { n: b.n, h: S, w: S, c: C };
@@ -219,7 +219,7 @@ async function writeReconGrid(tok: VqTokenizer, ema: Ema | null, b: Batch, lp: L
       const z = tok.encode(x);
       const q = tok.quantize(z);
       const codes = tok.codes();
-      const d = perturbTokens(z, codes, q.indices.dataSync() as Int32Array, knobs, new Rng(deriveSeed(seed, `grid-${epoch}`)), tok.config);
+      const d = perturbTokens(z, codes, q.indexValues, knobs, new Rng(deriveSeed(seed, `grid-${epoch}`)), tok.config);
       out.rec = tf.clipByValue(tok.decodeLatent(q.e), -1, 1).dataSync() as Float32Array;
       out.pert = tf.clipByValue(tok.decodeLatent(lpDecoderInput(z, codes, d.indices)), -1, 1).dataSync() as Float32Array;
       out.draw = d;
