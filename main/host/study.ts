@@ -154,6 +154,11 @@ export interface StudyGeneratorRun {
   evalRun: RunDetail;
 }
 
+/** Chains with their plan index, longest tokenizer budget first (plan order among equals). */
+export function longestFirst<C extends { t: { steps: number } }>(chains: C[]): (C & { i: number })[] {
+  return chains.map((c, i) => ({ ...c, i })).sort((a, b) => b.t.steps - a.t.steps || a.i - b.i);
+}
+
 /** Runs (or resumes) the study and writes its report under exports/. */
 export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<StudyData> {
   const t0 = Date.now();
@@ -211,7 +216,7 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<Stu
   const chains = plan.tokenizers.flatMap((t) => t.seeds.map((seed) => ({ t, seed })));
   const genPlans = (t: TokenizerPlan, seed: number): GeneratorPlan[] => plan.generators.filter((g) => g.tokenizers === 'all' || seed === t.seeds[0]);
   // the longest chains are queued first, so the last engine to finish is not the one that started the longest job last
-  const byLength = chains.map((c, i) => ({ ...c, i })).sort((a, b) => b.t.steps - a.t.steps || a.i - b.i);
+  const byLength = longestFirst(chains);
   const unordered = await Promise.all(
     byLength.map(async ({ t, seed, i }) => {
       const spec: JsonObject = { dataset: dataset.id, preset: t.preset, epochs: epochsFor(t.steps), batchSize: plan.batchSize, lr: plan.lr, warmup: warmupFor(t.steps), seed, lp: t.lp, anneal: t.anneal };

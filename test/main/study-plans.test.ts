@@ -2,7 +2,7 @@
 // zoos — token grids of at least 8×8, every ±LP pair on two seeds or more, and enough tokenizer runs with a
 // gFID that the correlations are not computed over fewer than 6 points.
 import { describe, expect, it } from 'vitest';
-import { STUDY_PLANS, planFor } from '../../main/host/study';
+import { STUDY_PLANS, longestFirst, planFor } from '../../main/host/study';
 import { TOKENIZER_PRESETS } from '../../engine/models/tokenizer-presets';
 
 describe.each(['quick', 'standard'])('study plan %s', (name) => {
@@ -37,5 +37,17 @@ describe.each(['quick', 'standard'])('study plan %s', (name) => {
     const m = planFor(name, 'mnist');
     expect(m.dataset.source).toBe('mnist');
     expect(m.tokenizers).toEqual(plan.tokenizers);
+  });
+});
+
+describe('study queue order', () => {
+  it('queues the longest tokenizer chain first and keeps plan order among equal budgets', () => {
+    const chains = STUDY_PLANS.quick.tokenizers.flatMap((t) => t.seeds.map((seed) => ({ t, seed })));
+    const order = longestFirst(chains);
+    expect(order[0].t.key).toBe('k1024');
+    expect(order.map((c) => c.t.steps)).toEqual([...order.map((c) => c.t.steps)].sort((a, b) => b - a));
+    const equal = order.filter((c) => c.t.steps === 1000).map((c) => c.i);
+    expect(equal).toEqual([...equal].sort((a, b) => a - b));
+    expect(order.map((c) => c.i).sort((a, b) => a - b)).toEqual(chains.map((_, i) => i)); // every chain once
   });
 });
