@@ -3,7 +3,7 @@
 import { fmtNum, HEAT_SCHEME } from './style';
 import type { HeatmapCell, HeatmapFigure, HeatmapInput, HeatmapPanel, HeatmapPanelInput } from './types';
 
-export const DEFAULT_HEATMAP_TITLES = { x: 'δ (nearest codes sampled from)', y: 'α (perturb chance)' };
+export const DEFAULT_HEATMAP_TITLES = { x: 'δ (nearest codes sampled from)', y: 'α (token perturbation rate)' };
 
 const finite = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
 

@@ -135,7 +135,12 @@ export function heatmapLayout(def: HeatmapFigure, width: number, height?: number
   const rowGap = panelTitleH + xAxisH + 14;
   const ph = height
     ? Math.max(30, (height - 2 * PADDING - titleH - xTitleH - gridRows * rowGap) / gridRows)
-    : Math.round(Math.min(pw * 1.1, Math.max(pw * 0.45, (pw * maxR * 0.8) / maxC), (maxR * (SIZES.cell + 14))));
+    : Math.max(
+        Math.round(Math.min(pw * 1.1, Math.max(pw * 0.45, (pw * maxR * 0.8) / maxC), (maxR * (SIZES.cell + 14)))),
+        // the rotated y title runs along the panels and is cut to their span ("α (token perturbati…"):
+        // give them its length as headless Vega measures it (no canvas: 0.8 × font size per character)
+        Math.ceil((0.8 * [...(def.yTitle ?? '')].length * SIZES.axisTitle + 8 - (gridRows - 1) * rowGap) / gridRows),
+      );
   const totalH = height ?? Math.round(2 * PADDING + titleH + gridRows * (panelTitleH + ph + xAxisH) + (gridRows - 1) * 14 + xTitleH);
   const originY = titleH + panelTitleH;
   const pos = def.panels.map((_, k) => ({ x: left + (k % cols) * (pw + gapX), y: originY + Math.floor(k / cols) * (ph + rowGap) }));
