@@ -9,5 +9,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     maxWorkers: 2,
+    // two test files run at once on this 2-core machine: one wasm thread each (engine-threads.test.ts sets its own)
+    env: { TOKLAB_THREADS: '1' },
   },
 });

@@ -22,6 +22,8 @@ export interface GeneratorBenchOptions {
   sampleBatch?: number;
   /** PyTorch reference of the training step when torch imports (default true). */
   reference?: boolean;
+  /** The sampling rows (default true); false times training only. */
+  sampling?: boolean;
 }
 
 function median(xs: number[]): number {
@@ -72,6 +74,7 @@ export async function runGeneratorBench(opts: GeneratorBenchOptions = {}): Promi
       }
     }
 
+    if (opts.sampling === false) return results;
     // sampling: B grids of L tokens, each variant once after a warm-up
     const sampleLabels = Int32Array.from({ length: SB }, (_, i) => i % 10);
     const rngs = () => Array.from({ length: SB }, (_, i) => sampleRng(0, i));

@@ -26,12 +26,14 @@ async function main(): Promise<void> {
     .sort();
   const results: (BenchResult & { file: string })[] = [];
   const failures: { file: string; error: string }[] = [];
+  // the PyTorch ratios compare one wasm thread with 1 and 2 torch threads; bench/threads.ts measures threads itself
+  const benchEnv = { ...process.env, TOKLAB_THREADS: process.env.TOKLAB_THREADS ?? '1' };
   const tmp = mkdtempSync(join(tmpdir(), 'toklab-bench-'));
   for (const f of files) {
     process.stderr.write(`bench ${f} …\n`);
     const out = join(tmp, `${f}.json`);
     try {
-      execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--one', f, out], { stdio: ['ignore', 'inherit', 'inherit'] });
+      execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--one', f, out], { stdio: ['ignore', 'inherit', 'inherit'], env: benchEnv });
       for (const r of JSON.parse(readFileSync(out, 'utf8')) as BenchResult[]) {
         results.push({ file: f, ...r });
         process.stderr.write(`  ${r.name}${r.backend ? ` [${r.backend}]` : ''}: ${r.value.toPrecision(4)} ${r.unit}\n`);

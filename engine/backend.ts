@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { installCpuKernels, installWasmKernels } from './kernels';
 import { tf } from './tf';
+import { wantedThreads, withWasmThreads } from './wasm-threads';
 import type { BackendInfo, BackendName } from './protocol';
 
 const ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
@@ -152,15 +153,24 @@ async function tryWasm(): Promise<Attempt> {
     wasm.setWasmPaths(dir);
     wasmPathsSet = true;
   }
-  // Threads are unavailable in Node and crash cross-origin-isolated pages: never try them.
-  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-  if (!(await tf.setBackend('wasm'))) return { ok: false, reason: 'the wasm binary did not initialise' };
-  const patchedKernels = installWasmKernels();
+  const notes: string[] = [];
+  const want = wantedThreads();
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
-  const threads = wasm.getThreadsCount();
+  let ready = false;
+  if (want > 1 && simd) {
+    // the threaded build (XNNPACK's thread pool) through engine/wasm-threads.ts
+    ready = await withWasmThreads(wasm, tf.env(), want, () => tf.setBackend('wasm')).catch(() => false);
+    if (!ready) notes.push(`wasm: the threaded build did not initialise; running on 1 thread (TOKLAB_THREADS=${want} asked for ${want})`);
+  }
+  if (!ready) {
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    if (!(await tf.setBackend('wasm'))) return { ok: false, reason: 'the wasm binary did not initialise' };
+  }
+  const patchedKernels = installWasmKernels();
+  const threads = Math.max(1, wasm.getThreadsCount());
   const versions = { ...baseVersions(), 'tfjs-backend-wasm': wasm.version_wasm };
   const device = `cpu (wasm${simd ? ' simd' : ''}, ${threads} thread${threads === 1 ? '' : 's'})`;
-  return { ok: true, info: { backend: 'wasm', device, versions, patchedKernels, notes: [] } };
+  return { ok: true, info: { backend: 'wasm', device, threads, versions, patchedKernels, notes } };
 }
 
 async function tryCpu(): Promise<Attempt> {

@@ -1,6 +1,7 @@
 // How the host talks to an engine process, whatever spawned it: child_process.fork (CLI, serve,
 // tests) or Electron's utilityProcess (the app). The supervisor only sees this interface.
 import { fork } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -30,6 +31,15 @@ function tsxLoader(): string {
   } catch {
     return 'tsx';
   }
+}
+
+/**
+ * The environment of each of `engines` engine processes: the machine's cores shared out between
+ * them (TOKLAB_THREADS threads each, at least 1), unless the user set TOKLAB_THREADS.
+ */
+export function engineEnv(engines: number, env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): NodeJS.ProcessEnv {
+  if (env.TOKLAB_THREADS !== undefined && env.TOKLAB_THREADS.trim() !== '') return env;
+  return { ...env, TOKLAB_THREADS: String(Math.max(1, Math.floor(cores / Math.max(1, engines)))) };
 }
 
 /** fork() the engine; its stdout/stderr go to `<home>/logs/engine.log` for post-mortems. */

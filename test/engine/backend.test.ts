@@ -1,4 +1,6 @@
 // Backend selection: TOKLAB_BACKEND / prefer parsing, refusals with a fix, auto picking wasm here.
+import { availableParallelism } from 'node:os';
+import { wantedThreads } from '../../engine/wasm-threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { currentBackendInfo, initBackend, parseBackendOverride } from '../../engine/backend';
 import { tf } from '../../engine/tf';
@@ -33,7 +35,8 @@ describe('initBackend', () => {
     const info = await initBackend();
     expect(info.backend).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
-    expect(info.device).toMatch(/^cpu \(wasm( simd)?, 1 thread\)$/);
+    expect(info.device).toMatch(/^cpu \(wasm( simd)?, 1 thread\)$/); // TOKLAB_THREADS=1 (vitest.config.ts)
+    expect(info.threads).toBe(1);
     expect(info.versions['tfjs-core']).toBe('4.22.0');
     expect(info.versions['tfjs-backend-wasm']).toBe('4.22.0');
     expect(info.versions.node).toBe(process.versions.node);
@@ -83,5 +86,14 @@ describe('initBackend', () => {
   it('refuses a junk TOKLAB_BACKEND instead of silently falling back', async () => {
     process.env.TOKLAB_BACKEND = 'gpu';
     await expect(initBackend()).rejects.toThrow(/Unknown TensorFlow\.js backend "gpu"/);
+  });
+});
+
+describe('wantedThreads', () => {
+  it('reads TOKLAB_THREADS, defaults to every core, and refuses nonsense with the fix', () => {
+    expect(wantedThreads({ TOKLAB_THREADS: '3' })).toBe(3);
+    expect(wantedThreads({})).toBe(availableParallelism());
+    expect(() => wantedThreads({ TOKLAB_THREADS: 'all' })).toThrow(/TOKLAB_THREADS is "all": give a whole number from 1 to 64.*or unset it/);
+    expect(() => wantedThreads({ TOKLAB_THREADS: '0' })).toThrow(/from 1 to 64/);
   });
 });
