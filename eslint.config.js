@@ -39,7 +39,7 @@ export default tseslint.config(
       'no-restricted-imports': restrict([
         { group: ['electron'], message: 'Host services are plain Node; electron belongs in main/index.ts and main/electron/.' },
         { group: ['**/renderer/**'], message: 'The host never imports renderer code.' },
-        { regex: '(^|/)engine/(?!protocol$|specs/|metrics/(correlation|provenance|feature-files)$)', message: 'The host talks to the engine through engine/protocol, validates with engine/specs, and uses only the pure metrics modules.' },
+        { regex: '(^|/)engine/(?!protocol$|specs/|checkpoint-files$|metrics/(correlation|provenance|feature-files)$)', message: 'The host talks to the engine through engine/protocol, validates with engine/specs, and uses only the pure metrics and checkpoint-file modules.' },
       ]),
     },
   },

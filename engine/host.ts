@@ -5,6 +5,7 @@ import { loadJob } from './jobs';
 import type { EngineEvent, EngineRequest, JsonObject } from './protocol';
 import type { JobContext } from './context';
 import { JobCancelled } from './context';
+import { isWasmAbort, wasmAbortMessage } from './wasm-abort';
 
 interface Port {
   post(e: EngineEvent): void;
@@ -47,6 +48,7 @@ function exitWithHost(): void {
 }
 const running = new Map<number, AbortController>();
 
+
 async function runJob(req: Extract<EngineRequest, { type: 'start' }>): Promise<void> {
   const abort = new AbortController();
   running.set(req.jobId, abort);
@@ -69,7 +71,11 @@ async function runJob(req: Extract<EngineRequest, { type: 'start' }>): Promise<v
     port.post(abort.signal.aborted ? { type: 'cancelled', jobId } : { type: 'done', jobId, result });
   } catch (e) {
     if (e instanceof JobCancelled || abort.signal.aborted) port.post({ type: 'cancelled', jobId });
-    else port.post({ type: 'failed', jobId, error: e instanceof Error ? e.message : String(e) });
+    else if (isWasmAbort(e)) {
+      // the wasm instance is dead: every later job would fail the same way. Say so, then make way for a fresh engine.
+      port.post({ type: 'failed', jobId, fatal: true, error: wasmAbortMessage(e) });
+      setTimeout(() => process.exit(4), 200);
+    } else port.post({ type: 'failed', jobId, error: e instanceof Error ? e.message : String(e) });
   } finally {
     running.delete(jobId);
   }

@@ -19,6 +19,8 @@ export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export interface BackendInfo {
   backend: BackendName;
   device: string;
+  /** Threads the backend computes on (wasm: XNNPACK's pool; 1 where the backend has no such knob). */
+  threads?: number;
   versions: Record<string, string>;
   /** Kernels replaced or added by toklab on this backend (see engine/kernels). */
   patchedKernels: string[];
@@ -67,7 +69,8 @@ export type EngineEvent =
   | { type: 'artifact'; jobId: number; kind: string; path: string; meta: JsonObject }
   | { type: 'log'; jobId: number | null; level: 'info' | 'warn' | 'error'; message: string }
   | { type: 'done'; jobId: number; result: JsonObject }
-  | { type: 'failed'; jobId: number; error: string }
+  /** fatal: the engine cannot run another job (its wasm instance aborted); the host replaces it. */
+  | { type: 'failed'; jobId: number; error: string; fatal?: boolean }
   | { type: 'cancelled'; jobId: number };
 
 export function isEngineEvent(m: unknown): m is EngineEvent {

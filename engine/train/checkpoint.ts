@@ -7,6 +7,7 @@ import { tf } from '../tf';
 import type { JsonObject } from '../protocol';
 import type { Ema } from './ema';
 import type { Optimizer, VarMap } from './optim';
+import { checkpointDir, checkpointFile, latestCheckpoint, listCheckpoints } from '../checkpoint-files';
 
 const MAGIC = 'TOKLABC1';
 
@@ -42,30 +43,7 @@ function writeAll(fd: number, b: Buffer): void {
   }
 }
 
-export function checkpointDir(runDir: string): string {
-  return path.join(runDir, 'checkpoints');
-}
-
-function fileFor(runDir: string, step: number): string {
-  return path.join(checkpointDir(runDir), `ckpt-${String(step).padStart(9, '0')}.bin`);
-}
-
-/** Checkpoint files of a run, oldest first. */
-export function listCheckpoints(runDir: string): string[] {
-  const dir = checkpointDir(runDir);
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir)
-    .filter((f) => /^ckpt-\d+\.bin$/.test(f))
-    .sort()
-    .map((f) => path.join(dir, f));
-}
-
-/** Path of the newest complete checkpoint, or null. */
-export function latestCheckpoint(runDir: string): string | null {
-  const all = listCheckpoints(runDir);
-  return all.length ? all[all.length - 1] : null;
-}
+export { checkpointDir, latestCheckpoint, listCheckpoints };
 
 /** Write atomically; keeps the newest `keep` files (default 2). Returns the file path. */
 export function saveCheckpoint(runDir: string, ck: CheckpointData, opts: { keep?: number } = {}): string {
@@ -89,7 +67,7 @@ export function saveCheckpoint(runDir: string, ck: CheckpointData, opts: { keep?
   if (pad) json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
   const lenBuf = Buffer.alloc(4);
   lenBuf.writeUInt32LE(json.length);
-  const file = fileFor(runDir, ck.step);
+  const file = checkpointFile(runDir, ck.step);
   const tmp = `${file}.tmp`;
   const parts = [Buffer.from(MAGIC, 'ascii'), lenBuf, json, data];
   const expected = parts.reduce((a, b) => a + b.length, 0);

@@ -1,7 +1,8 @@
 // The lab host: one SQLite writer, the persistent job queue and the engine supervisor, behind
 // the LabApi of preload/contract.ts. Plain Node, shared by the app, `toklab serve` and the CLI.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { checkpointStep, latestCheckpoint } from '../../engine/checkpoint-files';
 import type { EngineEvent, JsonObject, MetricPoint } from '../../engine/protocol';
 import type {
   AppInfo,
@@ -22,7 +23,7 @@ import type {
 } from '../../preload/contract';
 import { correlateScores, sweepOf, validateSweepSpec, writeExport } from './analysis';
 import type { EngineLauncher } from './engine-channel';
-import { forkLauncher } from './engine-channel';
+import { engineEnv, forkLauncher } from './engine-channel';
 import { ensureHome } from './home';
 import { jobPrep, prepareJob } from './job-prep';
 import { openDb, SCHEMA_VERSION } from './store/db';
@@ -83,8 +84,8 @@ export class Lab implements LabApi {
   constructor(readonly opts: LabOptions) {
     ensureHome(opts.home);
     this.repo = new Repo(openDb(join(opts.home, 'lab.db'), opts.nativeBinding));
-    const launcher = opts.launcher ?? forkLauncher(opts.home);
     const n = Math.max(1, Math.min(64, Math.floor(opts.engines ?? 1)));
+    const launcher = opts.launcher ?? forkLauncher(opts.home, undefined, engineEnv(n));
     this.slots = Array.from({ length: n }, (_, i) => ({
       supervisor: new EngineSupervisor(launcher, i === 0 ? (s) => this.emit({ type: 'engine', engine: s }) : () => {}),
       current: null,
@@ -153,6 +154,7 @@ export class Lab implements LabApi {
     const prepared = prepareJob(req, env);
     const after: number[] = [];
     for (const pre of jobPrep(req.kind).prerequisites?.(req.spec, env) ?? []) after.push('runId' in pre ? pre.runId : (await this.enqueueJob(pre, null)).id);
+    // the rows and the run folder appear together: a folder that cannot be written rolls the rows back
     const run = this.repo.db.transaction(() => {
       const r = this.repo.createRun({
         kind: prepared.runKind,
@@ -166,15 +168,33 @@ export class Lab implements LabApi {
         appVersion: APP_VERSION,
       });
       this.repo.enqueue(r.id, req.kind, prepared.spec, 1, after);
+      this.writeRunFolder(r.id, { kind: req.kind, spec: prepared.spec, appVersion: APP_VERSION });
       return r;
     })();
-    const dir = this.runDir(run.id);
-    mkdirSync(dir, { recursive: true });
-    // run.json: what the host queued; config.json belongs to the job (a tokenizer run's is its model config)
-    writeFileSync(join(dir, 'run.json'), JSON.stringify({ kind: req.kind, spec: prepared.spec, appVersion: APP_VERSION }, null, 2));
     this.emit({ type: 'run', run });
     void this.pump();
     return run;
+  }
+
+  /** The run folder with run.json (what the host queued; config.json belongs to the job), or an error that says how to fix it. */
+  private writeRunFolder(id: number, queued: JsonObject): void {
+    const dir = this.runDir(id);
+    const existed = existsSync(dir);
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'run.json'), JSON.stringify(queued, null, 2));
+    } catch (e) {
+      try {
+        if (!existed) rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // nothing was made (the path is blocked): nothing to remove
+      }
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      throw new Error(
+        `cannot create the run folder ${dir} (${code || (e as Error).message}); nothing was queued. ` +
+          (code === 'ENOSPC' ? 'Free disk space in the lab home, then start the job again.' : `Make ${dirname(dir)} writable (or use another --home), then start the job again.`),
+      );
+    }
   }
 
   async cancelRun(id: number): Promise<RunSummary> {
@@ -313,7 +333,7 @@ export class Lab implements LabApi {
         try {
           // picking a job and marking it running happen in one synchronous stretch, so two slots never take the same job
           for (let job = this.repo.nextRunnableJob(); job && !this.closed; job = this.repo.nextRunnableJob()) {
-            await this.execute(job, slot);
+            await this.execute(job, slot).catch((e: unknown) => this.failUnexpectedly(job, slot, e));
             // what this job unblocked may suit a slot that went idle
             if (this.slots.length > 1) queueMicrotask(() => void this.pump());
           }
@@ -328,6 +348,24 @@ export class Lab implements LabApi {
       if (this.pumping === all) this.pumping = null;
     });
     return all;
+  }
+
+  /**
+   * A host-side error around a job (its run folder cannot be written, the database refused a row): the
+   * run ends failed with the reason instead of staying `running`, and the queue goes on.
+   */
+  private failUnexpectedly(job: JobRow, slot: Slot, e: unknown): void {
+    slot.current = null;
+    const why = e instanceof Error ? e.message : String(e);
+    try {
+      this.repo.db.transaction(() => {
+        this.repo.setJobStatus(job.id, 'finished');
+        this.repo.markFinished(job.runId, 'failed', `the host could not run this job: ${why}`, null);
+      })();
+      this.emitRun(job.runId);
+    } catch (inner) {
+      process.stderr.write(`toklab: could not mark run ${job.runId} failed (${why}): ${String(inner)}\n`);
+    }
   }
 
   private async execute(job: JobRow, slot: Slot): Promise<void> {
@@ -354,10 +392,16 @@ export class Lab implements LabApi {
     slot.current = { job, runId };
     this.repo.setJobStatus(job.id, 'running');
     const info = await slot.supervisor.start().catch(() => null);
-    this.repo.markStarted(runId, info?.backend ?? null);
+    // the run's record of what computed it: backend and thread count (the same numbers either way; the speed differs)
+    this.repo.markStarted(runId, info ? (info.threads ? `${info.backend}, ${info.threads} thread${info.threads === 1 ? '' : 's'}` : info.backend) : null);
     this.emitRun(runId);
     const dir = this.runDir(runId);
     mkdirSync(dir, { recursive: true });
+    if (job.attempt > 1) {
+      // a resume continues from the newest checkpoint (or starts over): what came after it is logged again
+      const ck = latestCheckpoint(dir);
+      this.repo.resetForResume(runId, ck ? checkpointStep(ck) : 0);
+    }
     let lastProgress: Progress | undefined;
     const outcome = await slot.supervisor.run({ jobId: job.id, runId, kind: job.kind, spec: job.spec, home: this.opts.home, runDir: dir }, (e) => {
       const p = this.onEngineEvent(runId, e);

@@ -3,8 +3,8 @@
 import type { BackendInfo, EngineEvent, EngineRequest, JsonObject } from '../../engine/protocol';
 import { isEngineEvent } from '../../engine/protocol';
 import type { EngineState } from '../../preload/contract';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename } from 'node:path';
+import { latestCheckpoint } from '../../engine/checkpoint-files';
 import type { EngineChannel, EngineLauncher } from './engine-channel';
 
 export type JobOutcome =
@@ -17,9 +17,8 @@ type StartRequest = Extract<EngineRequest, { type: 'start' }>;
 
 /** What resuming will do: continue from a checkpoint, or start over when the job wrote none. */
 export function resumeHint(runDir: string): string {
-  // the engine writes runDir/checkpoints/ckpt-<step>.bin (engine/train/checkpoint.ts)
-  const dir = join(runDir, 'checkpoints');
-  const last = existsSync(dir) ? readdirSync(dir).filter((f) => /^ckpt-\d+\.bin$/.test(f)).sort().pop() : undefined;
+  const file = latestCheckpoint(runDir);
+  const last = file ? basename(file) : null;
   return last ? `resume the run to continue from its last checkpoint (${last}).` : 'it wrote no checkpoint, so resuming starts it over.';
 }
 
@@ -158,6 +157,7 @@ export class EngineSupervisor {
     if (!f || !('jobId' in m) || m.jobId !== f.jobId) return;
     if (m.type === 'done' || m.type === 'failed' || m.type === 'cancelled') {
       this.inFlight = null;
+      if (m.type === 'failed' && m.fatal) this.retire();
       if (m.type === 'cancelled' && this.stopping) {
         f.settle({ status: 'interrupted', error: 'toklab stopped while the job was running; resume the run to continue.' });
         return;
@@ -166,6 +166,18 @@ export class EngineSupervisor {
       return;
     }
     f.onEvent(m);
+  }
+
+  /**
+   * Drops an engine that said it cannot run another job (a wasm abort), before the next job is sent
+   * to it: the next run() starts a fresh one.
+   */
+  private retire(): void {
+    const ch = this.channel;
+    this.channel = null;
+    this.ready = null;
+    this.setState('down');
+    ch?.kill();
   }
 
   private setState(s: EngineState): void {

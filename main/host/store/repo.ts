@@ -154,6 +154,8 @@ export class Repo {
       insertTag: db.prepare(`INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?, ?)`),
       insertMetric: db.prepare(`INSERT INTO metrics (run_id, name, step, value, time) VALUES (?, ?, ?, ?, ?)`),
       metrics: db.prepare(`SELECT name, step, value FROM metrics WHERE run_id = ? ORDER BY name, step`),
+      trimMetrics: db.prepare(`DELETE FROM metrics WHERE run_id = ? AND step > ?`),
+      clearScores: db.prepare(`DELETE FROM scores WHERE run_id = ?`),
       insertScore: db.prepare(`INSERT INTO scores (run_id, metric, value, provenance, created_at) VALUES (?, ?, ?, ?, ?)`),
       scores: db.prepare(`SELECT * FROM scores WHERE run_id = ? ORDER BY id`),
       insertArtifact: db.prepare(`INSERT INTO artifacts (run_id, kind, path, meta, created_at) VALUES (?, ?, ?, ?, ?)`),
@@ -271,6 +273,17 @@ export class Repo {
       s.values.push(r.value);
     }
     return [...out.values()];
+  }
+
+  /**
+   * Before a resumed attempt: drops the metric points past `keepThrough` (the resume checkpoint's step; the
+   * job logs them again) and the run's scores (the job emits them again), so a resume adds no duplicates.
+   */
+  resetForResume(runId: number, keepThrough: number): void {
+    this.db.transaction(() => {
+      this.s.trimMetrics.run(runId, keepThrough);
+      this.s.clearScores.run(runId);
+    })();
   }
 
   insertScore(runId: number, metric: string, value: number, provenance: JsonObject): Score {
