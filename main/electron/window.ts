@@ -3,7 +3,7 @@
 import { BrowserWindow, net, protocol, shell } from 'electron';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { safeJoin } from '../host/paths';
+import { artifactPath } from '../host/paths';
 // a token grid with one perturbed token: the lab's icon
 import icon from '../../resources/icon.png?asset';
 
@@ -17,8 +17,9 @@ export function registerSchemes(): void {
 export function serveArtifacts(home: string): void {
   protocol.handle(ARTIFACT_SCHEME, (req) => {
     const url = new URL(req.url);
-    const file = safeJoin(home, url.pathname.slice(1));
-    if (!file) return new Response('outside the lab home', { status: 403 });
+    // the same rule as toklab serve: run and dataset artifacts only, never lab.db, the lock or the logs
+    const file = artifactPath(home, url.pathname.slice(1));
+    if (!file) return new Response('only run and dataset artifacts are served', { status: 403 });
     return net.fetch(pathToFileURL(file).toString());
   });
 }

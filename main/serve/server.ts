@@ -10,11 +10,8 @@ import { extname, join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import type { WsClientFrame, WsServerFrame } from '../../preload/contract';
 import type { Lab } from '../host/lab';
-import { safeJoin } from '../host/paths';
+import { artifactPath, safeJoin } from '../host/paths';
 import { dispatch } from '../host/validate';
-
-/** Lab-home folders whose files /artifacts/ serves. */
-const ARTIFACT_ROOTS = ['runs/', 'datasets/'];
 
 /** The request target as a URL, or null when it does not parse (e.g. `//a:99999/`). */
 function requestUrl(target: string | undefined): URL | null {
@@ -113,11 +110,8 @@ export async function serve(opts: ServeOptions): Promise<Served> {
     const cookie = `toklab_token=${token}; HttpOnly; SameSite=Strict; Path=/`;
     if (url.pathname.startsWith('/artifacts/')) {
       // only what runs and datasets wrote: never the database, the lock or the logs
-      const rel = url.pathname.slice('/artifacts/'.length);
-      const root = ARTIFACT_ROOTS.find((r) => rel.startsWith(r));
-      if (!root) return send(res, 403, 'only run and dataset artifacts are served');
-      const file = safeJoin(join(lab.opts.home, root), rel.slice(root.length));
-      return file ? sendFile(res, file) : send(res, 403, 'outside the lab home');
+      const file = artifactPath(lab.opts.home, url.pathname.slice('/artifacts/'.length));
+      return file ? sendFile(res, file) : send(res, 403, 'only run and dataset artifacts are served');
     }
     if (url.pathname === '/' || url.pathname === '/index.html') {
       return sendFile(res, join(opts.rendererDir, 'index.html'), { 'content-security-policy': csp(port), 'set-cookie': cookie });
