@@ -45,6 +45,26 @@ function firstNonFinite(data: ArrayLike<number>, cols: number): { row: number; c
   return null;
 }
 
+/**
+ * Why a d×d matrix cannot be a covariance, from checks that cost O(d²): symmetry, a non-negative
+ * diagonal, and |σᵢⱼ| ≤ √(σᵢᵢσⱼⱼ) (every 2×2 principal minor ≥ 0), each to float rounding. null when
+ * they hold. (Positive semi-definiteness in full needs O(d³); these catch −I, a transposed or shuffled file.)
+ */
+export function covarianceProblem(s: ArrayLike<number>, d: number): string | null {
+  let scale = 0;
+  for (let i = 0; i < d; i++) scale = Math.max(scale, Math.abs(s[i * d + i]));
+  const tol = 1e-6 * Math.max(scale, 1e-30);
+  for (let i = 0; i < d; i++) if (s[i * d + i] < -tol) return `sigma[${i}, ${i}] = ${s[i * d + i]} is a negative variance`;
+  for (let i = 0; i < d; i++)
+    for (let j = i + 1; j < d; j++) {
+      const a = s[i * d + j], b = s[j * d + i];
+      if (Math.abs(a - b) > tol + 1e-6 * Math.max(Math.abs(a), Math.abs(b))) return `sigma[${i}, ${j}] = ${a} but sigma[${j}, ${i}] = ${b} (not symmetric)`;
+      const bound = Math.sqrt(Math.max(0, s[i * d + i]) * Math.max(0, s[j * d + j]));
+      if (Math.abs(a) > bound * (1 + 1e-6) + tol) return `|sigma[${i}, ${j}]| = ${Math.abs(a)} exceeds √(sigma[${i}, ${i}]·sigma[${j}, ${j}]) = ${bound}`;
+    }
+  return null;
+}
+
 /** Parse a feature or statistics file image; `name` appears in every error. */
 export function parseFeatureFile(buf: Uint8Array, name: string): FeatureFile {
   if (isNpy(buf)) {
@@ -75,6 +95,8 @@ export function parseFeatureFile(buf: Uint8Array, name: string): FeatureFile {
     if (badMu) throw new Error(`${name}: mu[${badMu.col}] is ${badMu.value}; FID needs finite statistics.`);
     const badSigma = firstNonFinite(sigma.data, d);
     if (badSigma) throw new Error(`${name}: sigma[${badSigma.row}, ${badSigma.col}] is ${badSigma.value}; FID needs finite statistics.`);
+    const notCov = covarianceProblem(sigma.data, d);
+    if (notCov) throw new Error(`${name}: sigma is not a covariance matrix: ${notCov}. Give the features' covariance (numpy.cov(features, rowvar=False)), which is symmetric with a non-negative diagonal.`);
     return { kind: 'stats', d, mu: Float64Array.from(mu.data), sigma: Float64Array.from(sigma.data) };
   }
   throw new Error(`${name}: neither a .npy (features) nor a .npz (mu/sigma statistics) file`);

@@ -142,6 +142,17 @@ describe('npz reader', () => {
     const trunc = zip([['mu.npy', mu]], 0);
     expect(() => readZip(trunc.subarray(0, trunc.length - 30), 't.npz')).toThrow(/t\.npz: not a readable/);
   });
+
+  it('refuses a sigma that cannot be a covariance (#12: sigma = −I was accepted), naming the file and the entry', () => {
+    const mu = npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", f64([0, 0]));
+    const stats = (s: number[]) => zip([['mu.npy', mu], ['sigma.npy', npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }", f64(s))]], 0);
+    expect(() => parseFeatureFile(stats([-1, 0, 0, -1]), 'neg.npz')).toThrow(/neg\.npz: sigma is not a covariance matrix: sigma\[0, 0\] = -1 is a negative variance\. Give the features' covariance \(numpy\.cov/);
+    expect(() => parseFeatureFile(stats([1, 0.5, 0.2, 1]), 'asym.npz')).toThrow(/asym\.npz: .*sigma\[0, 1\] = 0\.5 but sigma\[1, 0\] = 0\.2 \(not symmetric\)/);
+    expect(() => parseFeatureFile(stats([1, 3, 3, 1]), 'big.npz')).toThrow(/big\.npz: .*\|sigma\[0, 1\]\| = 3 exceeds/);
+    // a real covariance (and one of a constant feature) passes
+    expect(parseFeatureFile(stats([2, 1, 1, 2]), 'ok.npz').kind).toBe('stats');
+    expect(parseFeatureFile(stats([1, 0, 0, 0]), 'flat.npz').kind).toBe('stats');
+  });
 });
 
 describe('computeFidFromFiles', () => {
