@@ -1,7 +1,8 @@
 // Cross-run analysis in the host: pFID sweeps (a grid expanded into evaluation jobs) and the
 // correlation of tokenizer scores with gFID at one protocol per side (METHOD §3, §6), with every
 // run left out and why; refused when extractor ids differ.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { lstatSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { correlateAll, FEW_POINTS, shownInterval } from '../../engine/metrics/correlation';
 import type { Protocol } from '../../engine/metrics/provenance';
@@ -275,11 +276,17 @@ export function writeExport(home: string, name: string, content: string): string
     throw new Error(`export name "${name}": use letters, digits, . _ - and one of .${Object.keys(EXPORT_TYPES).join(' .')}`);
   const dir = join(home, 'exports');
   mkdirSync(dir, { recursive: true });
+  if (lstatSync(dir).isSymbolicLink()) throw new Error(`${dir} is a symbolic link; exports stay inside the lab home. Replace it with a folder.`);
   const file = join(dir, name);
+  let data: string | Buffer = content;
   if (EXPORT_TYPES[ext] === 'base64') {
     const m = /^data:[\w/+.-]+;base64,([A-Za-z0-9+/=]+)$/.exec(content);
     if (!m) throw new Error(`export ${name}: expected a base64 data URL`);
-    writeFileSync(file, Buffer.from(m[1], 'base64'));
-  } else writeFileSync(file, content);
+    data = Buffer.from(m[1], 'base64');
+  }
+  // a fresh file renamed over the name: a symlink already at that name is replaced, never followed out of the home
+  const tmp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  writeFileSync(tmp, data, { flag: 'wx' });
+  renameSync(tmp, file);
   return file;
 }

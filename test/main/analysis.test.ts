@@ -1,7 +1,8 @@
 // Host analysis: pairing scores per tokenizer across runs at one protocol per side (a second sweep or
 // an extra tokenizer cannot move a study's correlation), correlation values against a hand-computed
 // Pearson, refusal of mixed extractors, sweep progress, exports.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { correlateScores, sweepOf, validateSweepSpec, writeExport } from '../../main/host/analysis';
@@ -295,5 +296,34 @@ describe('exports', () => {
     expect(() => writeExport(home, '../evil.csv', 'x')).toThrow(/export name/);
     expect(() => writeExport(home, 'x.exe', 'x')).toThrow(/export name/);
     expect(existsSync(join(home, 'exports', 'table.csv'))).toBe(true);
+  });
+
+  it('replaces a symlink at the export name instead of writing through it out of the lab home (#12 item 11)', () => {
+    const { home } = lab();
+    const outside = join(home, '..', `outside-${process.pid}.csv`);
+    writeFileSync(outside, 'precious');
+    try {
+      mkdirSync(join(home, 'exports'), { recursive: true });
+      symlinkSync(outside, join(home, 'exports', 'evil.csv'));
+      const file = writeExport(home, 'evil.csv', 'a\n1\n');
+      expect(readFileSync(outside, 'utf8')).toBe('precious');
+      expect(lstatSync(file).isSymbolicLink()).toBe(false);
+      expect(readFileSync(file, 'utf8')).toBe('a\n1\n');
+      expect(readdirSync(join(home, 'exports')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    } finally {
+      rmSync(outside, { force: true });
+    }
+  });
+
+  it('refuses an exports folder that is a symlink', () => {
+    const { home } = lab();
+    const elsewhere = mkdtempSync(join(tmpdir(), 'toklab-elsewhere-'));
+    try {
+      symlinkSync(elsewhere, join(home, 'exports'));
+      expect(() => writeExport(home, 'x.csv', 'x')).toThrow(/exports is a symbolic link; exports stay inside the lab home/);
+      expect(readdirSync(elsewhere)).toEqual([]);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 });
