@@ -1,8 +1,8 @@
 // Import of a folder with one subfolder per class (torchvision ImageFolder layout: class names
 // sorted, class folders walked recursively) into the packed format. Unusable files are skipped and
 // listed with a reason, never fatal; layouts that cannot give a class-conditional dataset are refused.
-import { closeSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
-import { extname, join, relative } from 'node:path';
+import { closeSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, rmSync, statSync, writeSync } from 'node:fs';
+import { extname, join, relative, sep } from 'node:path';
 import sharp from 'sharp';
 import { throwIfCancelled } from '../context';
 import { Rng, deriveSeed } from '../rng';
@@ -81,20 +81,49 @@ export function scanImageFolder(folder: string): FolderScan {
     );
   }
   const files: FolderFile[] = [];
-  const walk = (dir: string, label: number): void => {
+  // Symbolic links are followed inside their own class only: a folder reached twice (a loop) is read once,
+  // and a link into another class folder is skipped, since it would give one image two labels.
+  const classReal = classes.map((c) => realpathSync(join(folder, c)));
+  const classOf = (real: string): number => classReal.findIndex((r) => real === r || real.startsWith(r + sep));
+  const walk = (dir: string, label: number, seen: Set<string>): void => {
     const names = readdirSync(dir, { withFileTypes: true })
       .filter((e) => !hidden(e.name))
       .sort((a, b) => byName(a.name, b.name));
     for (const e of names) {
       const p = join(dir, e.name);
-      const st = statSync(p, { throwIfNoEntry: false });
-      if (!st) skipped.push({ file: relName(folder, p), reason: 'broken link' });
-      else if (st.isDirectory()) walk(p, label);
-      else if (!IMAGE_EXTENSIONS.includes(extname(e.name).toLowerCase())) skipped.push({ file: relName(folder, p), reason: 'unsupported file type' });
-      else files.push({ path: p, rel: relName(folder, p), label });
+      const file = relName(folder, p);
+      let st: ReturnType<typeof statSync> | undefined;
+      let real = p;
+      try {
+        st = statSync(p, { throwIfNoEntry: false });
+        if (st && e.isSymbolicLink()) real = realpathSync(p);
+      } catch (err) {
+        skipped.push({ file, reason: (err as NodeJS.ErrnoException).code === 'ELOOP' ? 'symlink loop' : `unreadable (${(err as Error).message.split('\n')[0]})` });
+        continue;
+      }
+      if (!st) {
+        skipped.push({ file, reason: 'broken link' });
+        continue;
+      }
+      const owner = e.isSymbolicLink() ? classOf(real) : label;
+      if (owner >= 0 && owner !== label) skipped.push({ file, reason: `links into class "${classes[owner]}": one image cannot have two labels` });
+      else if (st.isDirectory()) {
+        const key = e.isSymbolicLink() ? real : realpathSync(p);
+        if (seen.has(key)) skipped.push({ file, reason: 'symlink loop (folder already read)' });
+        else {
+          seen.add(key);
+          walk(p, label, seen);
+        }
+      } else if (!IMAGE_EXTENSIONS.includes(extname(e.name).toLowerCase())) skipped.push({ file, reason: 'unsupported file type' });
+      else files.push({ path: p, rel: file, label });
     }
   };
-  classes.forEach((c, i) => walk(join(folder, c), i));
+  classes.forEach((c, i) => {
+    // a class folder that is (a link to) another class's folder, or inside it: its images would carry two labels
+    const other = classReal.findIndex((r, j) => (j < i && classReal[i] === r) || (j !== i && classReal[i].startsWith(r + sep)));
+    if (other >= 0) skipped.push({ file: c, reason: `the same folder as class "${classes[other]}": one image cannot have two labels` });
+    else walk(join(folder, c), i, new Set([classReal[i]]));
+  });
   const counts = classes.map((_, i) => files.filter((f) => f.label === i).length);
   const usable = classes.filter((_, i) => counts[i] > 0);
   if (usable.length < 2) refuseFewClasses(folder, usable, classes.filter((_, i) => counts[i] === 0));

@@ -1,5 +1,5 @@
 // ImageFolder import: decoding, centre crop, alpha, stratified split, skip-and-report, refusals, cancel.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
@@ -164,6 +164,30 @@ describe('ImageFolder refusals', () => {
     const good = await solid(8, 8, [1, 2, 3]).png().toBuffer();
     const dir = make('corruptonly', { 'cat/x.png': good, 'dog/y.png': Buffer.from('garbage') });
     await expect(importImageFolder({ folder: dir, outDir: join(tmp, 'out', 'co'), name: 'co', resolution: 16 })).rejects.toThrow(/only "cat" has usable images \("dog" has none\)/);
+  });
+
+  it('follows links inside a class, reads a looped folder once and skips links across classes, each reported (#12 item 11)', () => {
+    const dir = make('links', { 'cat/1.png': 'x', 'cat/2.png': 'x', 'dog/1.png': 'x', 'dog/2.png': 'x', 'eel/1.png': 'x', 'eel/2.png': 'x' });
+    mkdirSync(join(dir, 'cat', 'more'));
+    writeFileSync(join(dir, 'cat', 'more', '3.png'), 'x');
+    symlinkSync(join(dir, 'cat'), join(dir, 'cat', 'more', 'up')); // a loop back to the class folder
+    symlinkSync(join(dir, 'cat', 'self'), join(dir, 'cat', 'self')); // a link to itself (ELOOP)
+    symlinkSync(join(dir, 'cat', '1.png'), join(dir, 'dog', 'stolen.png')); // a cat image under dog
+    symlinkSync(join(dir, 'cat'), join(dir, 'dog', 'cats')); // the cat folder under dog
+    symlinkSync(join(dir, 'eel', '1.png'), join(dir, 'eel', 'again.png')); // a link inside its own class is fine
+    symlinkSync(join(dir, 'cat'), join(dir, 'fox')); // a class folder that is another class's folder
+    const scan = scanImageFolder(dir);
+    const byClass = (c: string) => scan.files.filter((f) => scan.classes[f.label] === c).map((f) => f.rel).sort();
+    expect(byClass('cat')).toEqual(['cat/1.png', 'cat/2.png', 'cat/more/3.png']);
+    expect(byClass('dog')).toEqual(['dog/1.png', 'dog/2.png']);
+    expect(byClass('eel')).toEqual(['eel/1.png', 'eel/2.png', 'eel/again.png']);
+    expect(byClass('fox')).toEqual([]);
+    const why = Object.fromEntries(scan.skipped.map((x) => [x.file, x.reason]));
+    expect(why['cat/more/up']).toMatch(/symlink loop \(folder already read\)/);
+    expect(why['cat/self']).toBe('symlink loop');
+    expect(why['dog/stolen.png']).toMatch(/links into class "cat": one image cannot have two labels/);
+    expect(why['dog/cats']).toMatch(/links into class "cat"/);
+    expect(why.fox).toMatch(/the same folder as class "cat"/);
   });
 
   it('drops a class whose every image is corrupt when two others remain, and reports it', async () => {
