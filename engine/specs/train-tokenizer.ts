@@ -214,3 +214,43 @@ export function validateTrainTokenizerSpec(input: unknown): TrainTokenizerSpec {
     logEvery: num(o, 'logEvery', 10, 1, 100_000, true),
   };
 }
+
+/** The most one training job may need by the estimate below: wasm32 addresses 4 GiB, and tfjs needs headroom. */
+export const DEFAULT_JOB_MEMORY_GIB = 3;
+
+/**
+ * A rough upper estimate of a tokenizer training step's memory in bytes, and its largest part: every conv
+ * output of encoder and decoder kept for the backward pass with its activation and gradient, the
+ * quantizer's distance rows (B·tokens·K), and four copies of the parameters (weights, gradients, Adam).
+ */
+export function tokenizerMemoryEstimate(spec: Pick<TrainTokenizerSpec, 'preset' | 'overrides' | 'batchSize'>, resolution: number): { bytes: number; largest: string } {
+  const c = { ...TOKENIZER_PRESETS[spec.preset], ...spec.overrides };
+  const B = spec.batchSize;
+  let acts = 0, params = 0;
+  c.widths.forEach((w, i) => {
+    const side = resolution / 2 ** i;
+    const convs = 2 + 2 * (c.resBlocks[i] ?? 0);
+    acts += side * side * w * convs * 2; // encoder and decoder
+    params += convs * 9 * w * w * 2;
+  });
+  const tokens = (resolution / c.f) ** 2;
+  const parts: [string, number][] = [
+    ['activations', 4 * B * acts * 3 * 2],
+    ['quantizer distances', 4 * B * tokens * c.K * 3],
+    ['parameters and optimizer state', 4 * (params + c.K * c.D) * 4],
+  ];
+  const bytes = parts.reduce((a, [, b]) => a + b, 0);
+  const [name, size] = parts.reduce((a, b) => (b[1] > a[1] ? b : a));
+  return { bytes, largest: `${name} ≈ ${(size / 2 ** 30).toFixed(1)} GiB` };
+}
+
+/** The refusal of a tokenizer job that cannot fit (issue "Reliability", item 6), or null. */
+export function tokenizerMemoryProblem(spec: TrainTokenizerSpec, resolution: number, limitGiB = DEFAULT_JOB_MEMORY_GIB): SpecError | null {
+  const est = tokenizerMemoryEstimate(spec, resolution);
+  if (est.bytes <= limitGiB * 2 ** 30) return null;
+  return new SpecError(
+    'batchSize',
+    `with ${spec.preset}${Object.keys(spec.overrides).length ? ' and its overrides' : ''} at ${resolution} px, a training step needs ≈ ${(est.bytes / 2 ** 30).toFixed(1)} GiB (${est.largest}), more than the ${limitGiB} GiB a job may use`,
+    'Lower batchSize, the widths or K (or raise the limit with TOKLAB_MAX_JOB_MEMORY_GIB on a backend with more memory than wasm’s 4 GiB)',
+  );
+}

@@ -10,7 +10,7 @@ import { validateTrainFeatureNetSpec } from '../../engine/specs/train-feature-ne
 import { validateSampleSpec } from '../../engine/specs/sample';
 import { validateSelftestSpec } from '../../engine/specs/selftest';
 import { validateTrainGeneratorSpec } from '../../engine/specs/train-generator';
-import { validateTrainTokenizerSpec } from '../../engine/specs/train-tokenizer';
+import { DEFAULT_JOB_MEMORY_GIB, tokenizerMemoryProblem, validateTrainTokenizerSpec } from '../../engine/specs/train-tokenizer';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Repo } from './store/repo';
@@ -111,6 +111,15 @@ function withAccuracyFloor(raw: unknown, d: (Pick<Dataset, 'source' | 'kind'>) |
   return o;
 }
 
+/** TOKLAB_MAX_JOB_MEMORY_GIB, or the default for the wasm backend. */
+export function jobMemoryLimitGiB(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.TOKLAB_MAX_JOB_MEMORY_GIB;
+  if (v === undefined || v === '') return DEFAULT_JOB_MEMORY_GIB;
+  const x = Number(v);
+  if (!Number.isFinite(x) || x <= 0) throw new Error(`TOKLAB_MAX_JOB_MEMORY_GIB is "${v}": give a positive number of GiB, or unset it for the default ${DEFAULT_JOB_MEMORY_GIB}`);
+  return x;
+}
+
 /**
  * The floor for built-in datasets: 0.9, or TOKLAB_MIN_EXTRACTOR_ACCURACY (a number in [0, 1]) for a lab
  * that knowingly works with a weaker extractor (tiny test datasets); every score still records the accuracy.
@@ -141,6 +150,8 @@ const PREPS: Partial<Record<JobKind, JobPrep>> = {
     prepare: (raw, env) => {
       const d = resolveDataset(env.repo, (raw as Record<string, unknown>).dataset);
       const s = validateTrainTokenizerSpec({ ...without(raw, 'dataset'), datasetPath: d.path });
+      const tooBig = tokenizerMemoryProblem(s, d.resolution, jobMemoryLimitGiB());
+      if (tooBig) throw tooBig;
       return { spec: asJson(s), seed: s.seed, datasetId: d.id, parentId: null, name: `${s.preset}${s.lp ? ' +LP' : ''} on ${d.name}` };
     },
   },
