@@ -34,6 +34,11 @@ export const TOKENIZER_PRESETS: Record<string, TokenizerPresetShape> = {
   'vq-f2w-k64': { ...f2, K: 64, widths: [24, 48] },
   'vq-f2w-k256': { ...f2, K: 256, widths: [24, 48] },
   'vq-f2w-k1024': { ...f2, K: 1024, widths: [24, 48] },
+  // the quantizer is what limits vq-f2w-k1024: its codebook + commit loss is as large as the pixel loss.
+  // Four times the codes at half the code width, measured at 2,000 steps on the quick study's shapes
+  // (0.98 classifier): 27.0 dB and class accuracy 0.87, against 25.6 dB and 0.81 for vq-f2w-k1024
+  // (K 4096 at D 16: 26.3 / 0.855; K 16384 at D 16: 26.7 / 0.82). A step costs ≈ 25 % more.
+  'vq-f2w-k4096': { ...f2, K: 4096, D: 8, widths: [24, 48] },
   'vq-f8-k256': { ...base, f: 8, K: 256, D: 16, widths: [16, 32, 64, 64], resBlocks: [0, 0, 1, 1] },
 };
 

@@ -44,7 +44,7 @@ describe('study queue order', () => {
   it('queues the longest tokenizer chain first and keeps plan order among equal budgets', () => {
     const chains = STUDY_PLANS.quick.tokenizers.flatMap((t) => t.seeds.map((seed) => ({ t, seed })));
     const order = longestFirst(chains);
-    expect(order[0].t.key).toBe('k1024');
+    expect(order[0].t.key).toBe('k4096');
     expect(order.map((c) => c.t.steps)).toEqual([...order.map((c) => c.t.steps)].sort((a, b) => b - a));
     const equal = order.filter((c) => c.t.steps === 1000).map((c) => c.i);
     expect(equal).toEqual([...equal].sort((a, b) => a - b));

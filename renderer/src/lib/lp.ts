@@ -13,6 +13,7 @@ export const TOKENIZER_PRESETS = [
   { name: 'vq-f2w-k64', f: 2, K: 64 },
   { name: 'vq-f2w-k256', f: 2, K: 256 },
   { name: 'vq-f2w-k1024', f: 2, K: 1024 },
+  { name: 'vq-f2w-k4096', f: 2, K: 4096 },
   { name: 'vq-f8-k256', f: 8, K: 256 },
 ] as const;
 
