@@ -32,7 +32,7 @@ import { Repo } from './store/repo';
 import { EngineSupervisor } from './supervisor';
 import { APP_VERSION } from './version';
 import type { WorkerLock } from './worker-lock';
-import { acquireWorkerLock } from './worker-lock';
+import { acquireRunLock, acquireWorkerLock } from './worker-lock';
 
 export interface LabOptions {
   home: string;
@@ -397,6 +397,25 @@ export class Lab implements LabApi {
     this.emitRun(runId);
     const dir = this.runDir(runId);
     mkdirSync(dir, { recursive: true });
+    // one writer per run folder, whatever other toklab processes believe about the queue
+    const runLock = acquireRunLock(dir);
+    if ('heldBy' in runLock) {
+      slot.current = null;
+      this.repo.db.transaction(() => {
+        this.repo.setJobStatus(job.id, 'finished');
+        this.repo.markFinished(runId, 'interrupted', `another toklab process (pid ${runLock.heldBy}) is writing this run's folder; stop it (or wait for it), then resume the run.`, null);
+      })();
+      this.emitRun(runId);
+      return;
+    }
+    try {
+      await this.runLocked(job, slot, runId, dir);
+    } finally {
+      runLock.release();
+    }
+  }
+
+  private async runLocked(job: JobRow, slot: Slot, runId: number, dir: string): Promise<void> {
     if (job.attempt > 1) {
       // a resume continues from the newest checkpoint (or starts over): what came after it is logged again
       const ck = latestCheckpoint(dir);

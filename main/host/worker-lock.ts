@@ -1,5 +1,6 @@
 // One queue worker per lab home: the host holding `worker.lock` runs jobs; any other host
-// (a CLI next to a running app) only enqueues. A lock whose process is gone is taken over.
+// (a CLI next to a running app) only enqueues. And one writer per run folder: the host running a
+// job holds `<run>/.writer.lock` while its engine writes there. A lock whose process is gone is taken over.
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -12,16 +13,24 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Homes locked by this process (a second Lab in the same process must not take over). */
+/** Lock files held by this process (a second Lab in the same process must not take over). */
 const held = new Set<string>();
 
 export interface WorkerLock {
   release(): void;
 }
 
-/** Returns the lock, or the pid of the live process that holds it. */
+/** Returns the lab home's queue lock, or the pid of the live process that holds it. */
 export function acquireWorkerLock(home: string): WorkerLock | { heldBy: number } {
-  const file = join(home, 'worker.lock');
+  return acquirePidLock(join(home, 'worker.lock'));
+}
+
+/** The run folder's writer lock, or the pid of the live process whose engine writes there. */
+export function acquireRunLock(runDir: string): WorkerLock | { heldBy: number } {
+  return acquirePidLock(join(runDir, '.writer.lock'));
+}
+
+function acquirePidLock(file: string): WorkerLock | { heldBy: number } {
   if (held.has(file)) return { heldBy: process.pid };
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
