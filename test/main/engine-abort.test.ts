@@ -60,7 +60,7 @@ describe('a wasm abort', () => {
   it('retires the engine: the next job runs on a fresh one', async () => {
     const fake = fakeLauncher();
     const sup = new EngineSupervisor(fake.launch);
-    const req = (jobId: number) => ({ jobId, runId: jobId, kind: 'selftest', spec: {}, home: '/nonexistent', runDir: '/nonexistent/runs/x' });
+    const req = (jobId: number) => ({ jobId, runId: jobId, kind: 'selftest' as const, spec: {}, home: '/nonexistent', runDir: '/nonexistent/runs/x' });
     const first = await sup.run(req(1), () => {});
     expect(first.status).toBe('failed');
     expect(first.status === 'failed' && first.error).toMatch(/wasm backend aborted/);

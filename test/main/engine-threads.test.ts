@@ -26,7 +26,8 @@ async function lossCurve(threads: number): Promise<{ backend: string | null; ste
   expect(run.status, run.error ?? '').toBe('done');
   const loss = (await lab.getRun(run.id)).metrics.find((m) => m.name === 'train/loss');
   if (!loss) throw new Error('no train/loss metric');
-  return { backend: run.backend, steps: loss.steps, values: loss.values };
+  if (loss.values.some((v) => v === null)) throw new Error('a logged loss is null (non-finite)');
+  return { backend: run.backend, steps: loss.steps, values: loss.values as number[] };
 }
 
 describe('wasm threads', () => {
