@@ -68,3 +68,32 @@ export function validateTrainGeneratorSpec(input: unknown): TrainGeneratorSpec {
   };
   return spec;
 }
+
+/**
+ * A rough upper estimate of a generator training step's memory in bytes, and its largest part, for
+ * `tokens` per image and a vocabulary of K codes: the logits with their softmax and gradient (B·L·K), the
+ * attention maps of every layer (B·heads·L²), and the activations, at the largest preset's size (d 256,
+ * 4 layers, 4 heads), so it holds for every preset.
+ */
+export function generatorMemoryEstimate(batchSize: number, tokens: number, K: number): { bytes: number; largest: string } {
+  const L = tokens + 1, d = 256, layers = 4, heads = 4;
+  const parts: [string, number][] = [
+    ['logits', 4 * batchSize * L * K * 3],
+    ['attention maps', 4 * batchSize * heads * L * L * layers * 3],
+    ['activations', 4 * batchSize * L * d * 16 * layers * 2],
+  ];
+  const bytes = parts.reduce((a, [, b]) => a + b, 0);
+  const [name, size] = parts.reduce((a, b) => (b[1] > a[1] ? b : a));
+  return { bytes, largest: `${name} ≈ ${(size / 2 ** 30).toFixed(1)} GiB` };
+}
+
+/** The refusal of a generator job that cannot fit (issue "Reliability", item 6), or null. */
+export function generatorMemoryProblem(batchSize: number, tokens: number, K: number, limitGiB: number): SpecError | null {
+  const est = generatorMemoryEstimate(batchSize, tokens, K);
+  if (est.bytes <= limitGiB * 2 ** 30) return null;
+  return new SpecError(
+    'batchSize',
+    `is ${batchSize}: with ${tokens} tokens per image and K = ${K} codes a training step needs ≈ ${(est.bytes / 2 ** 30).toFixed(1)} GiB (${est.largest}), more than the ${limitGiB} GiB a job may use`,
+    'Lower batchSize (or raise the limit with TOKLAB_MAX_JOB_MEMORY_GIB on a backend with more memory than wasm’s 4 GiB)',
+  );
+}

@@ -9,7 +9,7 @@ import { validatePosttrainSpec } from '../../engine/specs/posttrain';
 import { validateTrainFeatureNetSpec } from '../../engine/specs/train-feature-net';
 import { validateSampleSpec } from '../../engine/specs/sample';
 import { validateSelftestSpec } from '../../engine/specs/selftest';
-import { validateTrainGeneratorSpec } from '../../engine/specs/train-generator';
+import { generatorMemoryProblem, validateTrainGeneratorSpec } from '../../engine/specs/train-generator';
 import { DEFAULT_JOB_MEMORY_GIB, tokenizerMemoryProblem, validateTrainTokenizerSpec } from '../../engine/specs/train-tokenizer';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -134,14 +134,26 @@ export function builtInFloor(env: NodeJS.ProcessEnv = process.env): number {
 
 /** The codebook size K of a tokenizer run, from its config.json (the model config); null when unreadable. */
 export function tokenizerK(home: string, runId: number): number | null {
+  const m = tokenizerModel(home, runId);
+  return typeof m?.K === 'number' ? m.K : null;
+}
+
+/** The model block of a tokenizer run's config.json, or null when unreadable. */
+function tokenizerModel(home: string, runId: number): { K?: unknown; f?: unknown; imageSize?: unknown } | null {
   const file = join(home, runRel(runId), 'config.json');
   if (!existsSync(file)) return null;
   try {
-    const c = JSON.parse(readFileSync(file, 'utf8')) as { model?: { K?: unknown } };
-    return typeof c.model?.K === 'number' ? c.model.K : null;
+    return (JSON.parse(readFileSync(file, 'utf8')) as { model?: { K?: unknown; f?: unknown; imageSize?: unknown } }).model ?? null;
   } catch {
     return null;
   }
+}
+
+/** Tokens per image and K of a tokenizer run, from its config.json; null when unreadable. */
+export function tokenizerGrid(home: string, runId: number): { tokens: number; K: number } | null {
+  const m = tokenizerModel(home, runId);
+  if (typeof m?.K !== 'number' || typeof m.f !== 'number' || typeof m.imageSize !== 'number') return null;
+  return { tokens: (m.imageSize / m.f) ** 2, K: m.K };
 }
 
 const PREPS: Partial<Record<JobKind, JobPrep>> = {
@@ -226,6 +238,9 @@ const PREPS: Partial<Record<JobKind, JobPrep>> = {
     prepare: (raw, env) => {
       const tok = resolveRun(env.repo, (raw as Record<string, unknown>).tokenizer, TOKENIZER_KINDS, 'tokenizer');
       const s = validateTrainGeneratorSpec({ ...without(raw, 'tokenizer'), tokenizerRunDir: runRel(tok.id) });
+      const shape = tokenizerGrid(env.home, tok.id);
+      const tooBig = shape && generatorMemoryProblem(s.batchSize, shape.tokens, shape.K, jobMemoryLimitGiB());
+      if (tooBig) throw tooBig;
       return { spec: asJson(s), seed: s.seed, datasetId: tok.datasetId, parentId: tok.id, name: `${s.arch} ${s.preset} on tokenizer ${tok.id}` };
     },
   },

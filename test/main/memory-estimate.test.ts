@@ -2,6 +2,7 @@
 // item 6: widths 1024, K 65,536, batch 4,096 was accepted, ran 58 s, aborted and poisoned the engine).
 import { describe, expect, it } from 'vitest';
 import { TOKENIZER_PRESET_NAMES } from '../../engine/models/tokenizer-presets';
+import { generatorMemoryProblem } from '../../engine/specs/train-generator';
 import { tokenizerMemoryEstimate, tokenizerMemoryProblem, validateTrainTokenizerSpec } from '../../engine/specs/train-tokenizer';
 import { jobMemoryLimitGiB } from '../../main/host/job-prep';
 
@@ -30,5 +31,12 @@ describe('tokenizer memory estimate', () => {
     const big = spec({ preset: 'vq-f2w-k4096', batchSize: 256 });
     expect(tokenizerMemoryProblem(big, 64, 3)).not.toBeNull();
     expect(tokenizerMemoryProblem(big, 64, 64)).toBeNull();
+  });
+
+  it('refuses a generator whose batch × tokens × K cannot fit, and accepts the quick study sizes', () => {
+    expect(generatorMemoryProblem(4096, 1024, 65536, 3)?.message).toMatch(/^batchSize: is 4096: with 1024 tokens per image and K = 65536 codes a training step needs ≈ \d+\.\d GiB \(logits ≈ \d+\.\d GiB\), more than the 3 GiB/);
+    expect(generatorMemoryProblem(32, 64, 4096, 3)).toBeNull(); // the quick study's largest
+    expect(generatorMemoryProblem(32, 256, 1024, 3)).toBeNull(); // 32 px at f 2
+    expect(generatorMemoryProblem(512, 256, 4096, 3)).not.toBeNull();
   });
 });
