@@ -20,7 +20,8 @@ async function child(): Promise<void> {
   }
   const gen = await runGeneratorBench({ preset: 'gpt-nano', vocabSize: 1024, reference: false, sampling: false, trainSteps: 4 });
   rows.push(...gen.filter((r) => r.unit === 'ms' && r.name.includes('train')));
-  process.stdout.write(JSON.stringify({ threads: info.threads ?? 1, device: info.device, rows }) + '\n');
+  // exit once written: the backend keeps the event loop alive, and the parent waits for the exit
+  process.stdout.write(JSON.stringify({ threads: info.threads ?? 1, device: info.device, rows }) + '\n', () => process.exit(0));
 }
 
 function measure(threads: number): { threads: number; device: string; rows: BenchResult[] } {
