@@ -120,7 +120,8 @@ export async function serve(opts: ServeOptions): Promise<Served> {
     return file ? sendFile(res, file) : send(res, 403, 'forbidden');
   };
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024 * 1024 });
+  // room for a print-size figure export (a PNG data URL of tens of MB); larger frames close that connection only
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
   // a malformed request or frame ends that connection only, never the server
   server.on('clientError', (_e, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');

@@ -1,6 +1,6 @@
 // `toklab serve`: token on every request and the WebSocket, loopback host names only, artifact
 // paths confined to the lab home, the LabApi over the WebSocket.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,6 +95,13 @@ describe('toklab serve', () => {
     await expect(wsCall(`${ws}?token=${s.token}`, 'getRun', ['x'])).rejects.toThrow(/positive whole number/);
     await expect(wsCall(`${ws}?token=wrong`, 'appInfo', [])).rejects.toThrow();
     await expect(wsCall(`${ws}?token=${s.token}`, 'appInfo', [], { origin: 'http://evil.example' })).rejects.toThrow();
+  });
+
+  it('takes an export larger than 4 MiB over the WebSocket (#12 item 2: it hit the frame cap)', async () => {
+    const s = await start();
+    const png = Buffer.alloc(6 * 1024 * 1024, 7);
+    const file = (await wsCall(`ws://127.0.0.1:${s.port}/ws?token=${s.token}`, 'exportFile', ['big.png', `data:image/png;base64,${png.toString('base64')}`])) as string;
+    expect(statSync(file).size).toBe(png.length);
   });
 
   it('survives request targets that do not parse and raw malformed WebSocket frames; serves no database (#12)', async () => {
