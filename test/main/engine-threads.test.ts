@@ -1,22 +1,19 @@
 // The wasm backend on several threads (engine/wasm-threads.ts) trains exactly like one thread:
 // the same tokenizer job, same data and seed, on an engine with TOKLAB_THREADS=1 and one with 2,
 // gives the same loss at every step. And each run records the threads it ran on.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { engineEnv, forkLauncher } from '../../main/host/engine-channel';
 import { Lab } from '../../main/host/lab';
-import { tempHome } from './helpers';
+import { cleanupsAfterEach, tempHome } from './helpers';
 
-const cleanups: (() => void | Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const later = cleanupsAfterEach();
 
 async function lossCurve(threads: number): Promise<{ backend: string | null; steps: number[]; values: number[] }> {
   const t = tempHome();
-  cleanups.push(t.cleanup);
+  later(t.cleanup);
   const env = { ...process.env, TOKLAB_BACKEND: 'wasm', TOKLAB_THREADS: String(threads) };
   const lab = new Lab({ home: t.home, frontDoor: 'cli', launcher: forkLauncher(t.home, undefined, env) });
-  cleanups.push(() => lab.close());
+  later(() => lab.close());
   const ds = await lab.waitForRun((await lab.startJob({ kind: 'dataset-build', spec: { source: 'shapes', name: 'tiny', resolution: 16, trainCount: 64, valCount: 16, seed: 0 } })).id);
   expect(ds.status).toBe('done');
   const dataset = (await lab.listDatasets()).find((d) => d.runId === ds.id);

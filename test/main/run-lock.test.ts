@@ -4,25 +4,22 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { openTestLab, tempHome } from './helpers';
+import { describe, expect, it } from 'vitest';
+import { cleanupsAfterEach, openTestLab, tempHome } from './helpers';
 
-const cleanups: (() => void | Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const later = cleanupsAfterEach();
 
 describe('run folder writer lock', () => {
   it('refuses a second writer, names it, and takes over once it is gone', async () => {
     const t = tempHome();
-    cleanups.push(t.cleanup);
+    later(t.cleanup);
     const other = spawn('sleep', ['60'], { stdio: 'ignore' });
-    cleanups.push(() => void other.kill('SIGKILL'));
+    later(() => void other.kill('SIGKILL'));
     // a fresh home's first run is run 1: another process holds its folder
     mkdirSync(join(t.home, 'runs', '1'), { recursive: true });
     writeFileSync(join(t.home, 'runs', '1', '.writer.lock'), String(other.pid));
     const lab = openTestLab(t.home);
-    cleanups.push(() => lab.close());
+    later(() => lab.close());
     const run = await lab.startJob({ kind: 'selftest', spec: { steps: 3, seed: 1 } });
     expect(run.id).toBe(1);
     const first = await lab.waitForRun(run.id);

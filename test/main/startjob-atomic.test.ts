@@ -3,19 +3,16 @@
 // A file where runs/ should be blocks the folder even for root (permissions would not).
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Lab } from '../../main/host/lab';
-import { tempHome } from './helpers';
+import { cleanupsAfterEach, tempHome } from './helpers';
 
-const cleanups: (() => void | Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const later = cleanupsAfterEach();
 
 describe('startJob when the run folder cannot be written', () => {
   it('queues nothing, says which folder and what to do, and the lab keeps working', async () => {
     const t = tempHome();
-    cleanups.push(t.cleanup);
+    later(t.cleanup);
     process.env.TOKLAB_BACKEND = 'wasm';
     const lab = new Lab({ home: t.home, frontDoor: 'cli' });
     const runs = join(t.home, 'runs');
@@ -29,7 +26,7 @@ describe('startJob when the run folder cannot be written', () => {
     rmSync(runs);
     mkdirSync(runs);
     const again = new Lab({ home: t.home, frontDoor: 'cli' });
-    cleanups.push(() => again.close());
+    later(() => again.close());
     expect(await again.listRuns({})).toEqual([]);
     const run = await again.startJob({ kind: 'selftest', spec: { steps: 3, seed: 1 } });
     expect((await again.waitForRun(run.id)).status).toBe('done');
