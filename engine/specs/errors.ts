@@ -43,3 +43,10 @@ export function numList(o: Obj, key: string, def: number[], min: number, max: nu
   if (!Array.isArray(v) || v.length === 0) throw new SpecError(key, 'must be a non-empty list of numbers', `Give e.g. [${def.join(', ')}].`);
   return v.map((x, i) => num({ [`${key}[${i}]`]: x }, `${key}[${i}]`, 0, min, max));
 }
+
+/** Total bytes of named parts of a memory estimate, and the largest part as "name ≈ x GiB". */
+export function memoryEstimate(parts: [string, number][]): { bytes: number; largest: string } {
+  const bytes = parts.reduce((a, [, b]) => a + b, 0);
+  const [name, size] = parts.reduce((a, b) => (b[1] > a[1] ? b : a));
+  return { bytes, largest: `${name} ≈ ${(size / 2 ** 30).toFixed(1)} GiB` };
+}

@@ -1,6 +1,6 @@
 // Spec of the AR generator training job (raster GPT or RAR-style, METHOD §4) on the token cache of
 // a tokenizer run. Pure TypeScript so the host validates with the same code as the engine.
-import { SpecError, asObject, num, str } from './errors';
+import { SpecError, asObject, memoryEstimate, num, str } from './errors';
 
 export const GENERATOR_PRESET_NAMES = ['gpt-nano', 'gpt-micro', 'gpt-mini'] as const;
 export type GeneratorPresetName = (typeof GENERATOR_PRESET_NAMES)[number];
@@ -82,9 +82,7 @@ export function generatorMemoryEstimate(batchSize: number, tokens: number, K: nu
     ['attention maps', 4 * batchSize * heads * L * L * layers * 3],
     ['activations', 4 * batchSize * L * d * 16 * layers * 2],
   ];
-  const bytes = parts.reduce((a, [, b]) => a + b, 0);
-  const [name, size] = parts.reduce((a, b) => (b[1] > a[1] ? b : a));
-  return { bytes, largest: `${name} ≈ ${(size / 2 ** 30).toFixed(1)} GiB` };
+  return memoryEstimate(parts);
 }
 
 /** The refusal of a generator job that cannot fit (issue "Reliability", item 6), or null. */

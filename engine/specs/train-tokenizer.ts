@@ -1,7 +1,7 @@
 // Spec of the VQ tokenizer training job (METHOD §1–2, with optional latent perturbation) and its
 // validator. Pure TypeScript: the host checks a config with the same code before queueing it.
 import { TOKENIZER_PRESETS, TOKENIZER_PRESET_NAMES } from '../models/tokenizer-presets';
-import { SpecError, asObject, bool, num, str } from './errors';
+import { SpecError, asObject, memoryEstimate, bool, num, str } from './errors';
 import { roundTimes } from '../train/schedules';
 
 /** Latent perturbation knobs (METHOD §2); engine/perturb.ts uses this type as its LpKnobs. */
@@ -239,9 +239,7 @@ export function tokenizerMemoryEstimate(spec: Pick<TrainTokenizerSpec, 'preset' 
     ['quantizer distances', 4 * B * tokens * c.K * 3],
     ['parameters and optimizer state', 4 * (params + c.K * c.D) * 4],
   ];
-  const bytes = parts.reduce((a, [, b]) => a + b, 0);
-  const [name, size] = parts.reduce((a, b) => (b[1] > a[1] ? b : a));
-  return { bytes, largest: `${name} ≈ ${(size / 2 ** 30).toFixed(1)} GiB` };
+  return memoryEstimate(parts);
 }
 
 /** The refusal of a tokenizer job that cannot fit (issue "Reliability", item 6), or null. */
