@@ -1,6 +1,7 @@
 // The one definition of the API the renderer sees. The Electron preload bridge, the WebSocket
 // client of `toklab serve` and the host's handlers are all typed against it.
-import type { BackendInfo, JobKind, JsonObject, MetricPoint } from '../engine/protocol';
+import type { BackendInfo, JobKind, JsonObject, JsonValue, MetricPoint } from '../engine/protocol';
+import type { FigureDef } from '../figures/types';
 
 export type { BackendInfo, JobKind, JsonObject, JsonValue, MetricPoint } from '../engine/protocol';
 
@@ -104,8 +105,117 @@ export interface Dataset {
 export interface RunQuery {
   kind?: RunKind;
   status?: RunStatus;
+  /** Case-insensitive substring of a tag ("quick" finds "study:quick-shapes"). */
   tag?: string;
+  /** Case-insensitive free text over name, tags, notes and config values. */
+  search?: string;
+  datasetId?: number;
+  parentId?: number;
   limit?: number;
+}
+
+/** One score in a tracker row: the newest of its metric over the run and its evaluation children. */
+export interface RowScore {
+  value: number;
+  scoreId: number;
+  /** The run that produced it (the run itself or an eval/sample child). */
+  runId: number;
+  /** protocolKey (engine/metrics/provenance): equal keys = computed the same way. */
+  protocolKey: string;
+  /** e.g. "extractor fx1 (acc 0.99) · val split · N = 400 · seed 0". */
+  protocol: string;
+}
+
+/** A row of the Runs tracker: the summary plus what its columns show. */
+export interface RunRow extends RunSummary {
+  notes: string;
+  /** The job config flattened to dot keys ("model.codebookSize"); arrays as JSON text. */
+  config: Record<string, JsonValue>;
+  /** Per score metric. */
+  scores: Record<string, RowScore>;
+  /** The last value of each logged metric series (train/loss, …). */
+  last: Record<string, number>;
+  /** Runs that depend on this one (children, queued jobs waiting for it, datasets it built). */
+  dependents: number;
+}
+
+export interface ScoreComparison {
+  metric: string;
+  /** One value per compared run (same order as `runs`), null where the run has none at this protocol. */
+  values: (number | null)[];
+  /** value − the first run's value, at the same protocol only. */
+  deltas: (number | null)[];
+  protocolKey: string;
+  protocol: string;
+}
+
+export interface RunComparison {
+  runs: RunRow[];
+  /** Config keys whose values differ between the runs (absent = null); equal keys are left out. */
+  configDiff: { key: string; values: (JsonValue | null)[] }[];
+  /** How many config keys are equal in every run. */
+  sameKeys: number;
+  /** Scores at a protocol shared by at least two runs. */
+  scores: ScoreComparison[];
+  /** Metrics the runs have at different protocols, with the difference named. */
+  mismatches: { metric: string; reason: string }[];
+  /** Image artifacts per run (reconstruction grids, galleries) with their seeds, for side-by-side views. */
+  images: { runId: number; artifacts: Artifact[] }[];
+}
+
+export interface DeleteRequest {
+  /** Also delete every run that depends on it (children first); without it, a run with dependents is refused. */
+  cascade?: boolean;
+}
+
+export interface DeleteResult {
+  /** Every deleted run id (dependents first). */
+  deleted: number[];
+  /** Run folders removed from disk. */
+  folders: string[];
+}
+
+export interface ImportReport {
+  source: string;
+  datasets: { added: number; existing: number };
+  runs: { added: number; existing: number };
+  metrics: number;
+  scores: number;
+  artifacts: number;
+  /** Files copied into this home. */
+  files: number;
+  /** Source run id → run id in this home, for every run of the source. */
+  runIds: Record<string, number>;
+}
+
+export type FigureFormat = 'png' | 'svg' | 'pdf';
+
+/** Paper presets: single column 3.25 in, double column 6.75 in, with font sizes to match. */
+export type FigurePreset = 'single' | 'double';
+
+export interface FigureExportRequest {
+  /** File name stem (letters, digits, . _ -); each format adds its extension. */
+  name: string;
+  figure: FigureDef;
+  formats: FigureFormat[];
+  preset: FigurePreset;
+  /** PNG resolution (default 300). */
+  dpi?: number;
+  /** What the figure shows and how it was computed (runs, N, extractor, protocol): written to `<name>.json`. */
+  provenance: JsonObject;
+}
+
+export type TableFormat = 'csv' | 'tex' | 'json';
+
+export interface TableExportRequest {
+  name: string;
+  columns: string[];
+  rows: (string | number | null)[][];
+  formats: TableFormat[];
+  /** LaTeX: booktabs rules (\\toprule …) instead of \\hline. */
+  booktabs?: boolean;
+  /** Written to `<name>.provenance.json`, never into the CSV. */
+  provenance: JsonObject;
 }
 
 export interface StartJobRequest {
@@ -244,6 +354,7 @@ export interface CorrelationResult {
 
 export type LabEvent =
   | { type: 'run'; run: RunSummary }
+  | { type: 'deleted'; runId: number }
   | { type: 'metrics'; runId: number; points: MetricPoint[] }
   | { type: 'progress'; runId: number; progress: Progress }
   | { type: 'artifact'; artifact: Artifact }
@@ -274,6 +385,20 @@ export interface LabApi {
   correlate(request: CorrelationRequest): Promise<CorrelationResult>;
   /** Saves a PNG (data URL) or a CSV/JSON/TeX text under <home>/exports/ and returns its path. */
   exportFile(name: string, content: string): Promise<string>;
+  /** The Runs tracker's rows (filters as in listRuns). */
+  listRunRows(query: RunQuery): Promise<RunRow[]>;
+  /** Two or more runs side by side: config diff, score deltas at one protocol, images. */
+  compareRuns(ids: number[]): Promise<RunComparison>;
+  /** The runs that would go with a cascading delete (dependents first), for the confirmation prompt. */
+  runDependents(id: number): Promise<RunSummary[]>;
+  /** Deletes a run (its rows and its folder); refused while it runs, or when others depend on it unless `cascade`. */
+  deleteRun(id: number, request: DeleteRequest): Promise<DeleteResult>;
+  /** Merges another lab home into this one: no id clashes, parent links kept, idempotent. */
+  importLab(home: string): Promise<ImportReport>;
+  /** Renders a figure definition headlessly (the same Vega renderer as `toklab export`) under <home>/exports/; returns the paths written. */
+  exportFigure(request: FigureExportRequest): Promise<string[]>;
+  /** Writes a table as CSV / LaTeX / JSON under <home>/exports/ with a provenance sidecar; returns the paths written. */
+  exportTable(request: TableExportRequest): Promise<string[]>;
 }
 
 export type LabMethod = keyof LabApi;
@@ -296,6 +421,13 @@ export const LAB_METHODS = [
   'listSweeps',
   'correlate',
   'exportFile',
+  'listRunRows',
+  'compareRuns',
+  'runDependents',
+  'deleteRun',
+  'importLab',
+  'exportFigure',
+  'exportTable',
 ] as const satisfies readonly LabMethod[];
 
 type Missing = Exclude<LabMethod, (typeof LAB_METHODS)[number]>;

@@ -9,23 +9,33 @@ import type {
   CorrelationRequest,
   CorrelationResult,
   Dataset,
+  DeleteRequest,
+  DeleteResult,
+  FigureExportRequest,
+  ImportReport,
   LabApi,
   LabEvent,
   Progress,
   RunDetail,
+  RunComparison,
   RunQuery,
+  RunRow,
   RunSummary,
   ScoreQuery,
   ScoreRow,
   StartJobRequest,
   Sweep,
   SweepSpec,
+  TableExportRequest,
 } from '../../preload/contract';
 import { correlateScores, sweepOf, validateSweepSpec, writeExport } from './analysis';
 import type { EngineLauncher } from './engine-channel';
 import { engineEnv, forkLauncher } from './engine-channel';
+import { exportFigure, exportTable } from './exports';
 import { ensureHome } from './home';
 import { jobPrep, prepareJob } from './job-prep';
+import { importLab } from './lab-import';
+import { compareRuns, deleteRun, listRunRows, runDependents } from './run-table';
 import { openDb, SCHEMA_VERSION } from './store/db';
 import type { JobRow } from './store/repo';
 import { Repo } from './store/repo';
@@ -287,6 +297,38 @@ export class Lab implements LabApi {
 
   async exportFile(name: string, content: string): Promise<string> {
     return writeExport(this.opts.home, name, content);
+  }
+
+  async listRunRows(query: RunQuery): Promise<RunRow[]> {
+    return listRunRows(this.repo, query);
+  }
+
+  async compareRuns(ids: number[]): Promise<RunComparison> {
+    return compareRuns(this.repo, ids);
+  }
+
+  async runDependents(id: number): Promise<RunSummary[]> {
+    return runDependents(this.repo, id);
+  }
+
+  async deleteRun(id: number, request: DeleteRequest): Promise<DeleteResult> {
+    const r = deleteRun(this.repo, this.opts.home, id, request);
+    for (const d of r.deleted) this.emit({ type: 'deleted', runId: d });
+    return r;
+  }
+
+  async importLab(home: string): Promise<ImportReport> {
+    const r = importLab(this.repo, this.opts.home, home);
+    void this.pump();
+    return r;
+  }
+
+  async exportFigure(request: FigureExportRequest): Promise<string[]> {
+    return exportFigure(this.opts.home, request);
+  }
+
+  async exportTable(request: TableExportRequest): Promise<string[]> {
+    return exportTable(this.opts.home, request);
   }
 
   // ---- helpers for the CLI and tests ----

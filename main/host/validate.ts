@@ -2,6 +2,7 @@
 // (IPC from the renderer, WebSocket frames) before any handler runs.
 import type { CorrelationRequest, JobKind, LabApi, LabMethod, RunKind, RunQuery, RunStatus, ScoreQuery, StartJobRequest, SweepSpec } from '../../preload/contract';
 import { LAB_METHODS } from '../../preload/contract';
+import { figureExportRequest, tableExportRequest } from './exports';
 
 export class InputError extends Error {
   constructor(message: string) {
@@ -38,6 +39,9 @@ function runQuery(v: unknown): RunQuery {
     if (typeof o.tag !== 'string') throw new InputError('query.tag must be a string');
     q.tag = o.tag;
   }
+  if (o.search !== undefined) q.search = text(o.search, 200, 'query.search');
+  if (o.datasetId !== undefined) q.datasetId = id(o.datasetId, 'query.datasetId');
+  if (o.parentId !== undefined) q.parentId = id(o.parentId, 'query.parentId');
   if (o.limit !== undefined) {
     if (typeof o.limit !== 'number' || !Number.isInteger(o.limit) || o.limit < 1 || o.limit > 10_000) throw new InputError('query.limit must be 1..10000');
     q.limit = o.limit;
@@ -135,6 +139,21 @@ const VALIDATORS: Validators = {
   listSweeps: () => [],
   correlate: (a) => [correlationRequest(a[0])],
   exportFile: (a) => [text(a[0], 200, 'name'), text(a[1], 50_000_000, 'content')],
+  listRunRows: (a) => [runQuery(a[0])],
+  compareRuns: (a) => {
+    const ids = idList(a[0], 'ids');
+    if (ids.length < 2 || ids.length > 20) throw new InputError('compare 2 to 20 runs');
+    return [ids];
+  },
+  runDependents: (a) => [id(a[0])],
+  deleteRun: (a) => {
+    const o = plainObject(a[1] ?? {}, 'request');
+    if (o.cascade !== undefined && typeof o.cascade !== 'boolean') throw new InputError('request.cascade must be true or false');
+    return [id(a[0]), { cascade: o.cascade === true }];
+  },
+  importLab: (a) => [text(a[0], 4096, 'home (the other lab home folder)')],
+  exportFigure: (a) => [figureExportRequest(a[0])],
+  exportTable: (a) => [tableExportRequest(a[0])],
 };
 
 export function isLabMethod(m: unknown): m is LabMethod {
