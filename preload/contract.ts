@@ -32,6 +32,14 @@ export interface Progress {
   done: number;
   total: number;
   message?: string;
+  /** Seconds since this attempt started (the host's clock). */
+  elapsedSeconds?: number;
+  /** Units of `done` per second over this attempt (steps/s for training, images/s for evaluation). */
+  rate?: number;
+  /** Seconds left at that rate; absent until the rate is known. */
+  etaSeconds?: number;
+  /** The step a resumed attempt continues from (0 = it restarted, no checkpoint existed). */
+  resumedFrom?: number;
 }
 
 export interface RunSummary {
