@@ -35,7 +35,7 @@ import { exportFigure, exportTable } from './exports';
 import { ensureHome } from './home';
 import { jobPrep, prepareJob } from './job-prep';
 import { importLab } from './lab-import';
-import { compareRuns, deleteRun, listRunRows, runDependents } from './run-table';
+import { clearDeletedFolders, compareRuns, deleteRun, listRunRows, runDependents } from './run-table';
 import { openDb, SCHEMA_VERSION } from './store/db';
 import type { JobRow } from './store/repo';
 import { Repo } from './store/repo';
@@ -93,6 +93,7 @@ export class Lab implements LabApi {
 
   constructor(readonly opts: LabOptions) {
     ensureHome(opts.home);
+    clearDeletedFolders(opts.home);
     this.repo = new Repo(openDb(join(opts.home, 'lab.db'), opts.nativeBinding));
     const n = Math.max(1, Math.min(64, Math.floor(opts.engines ?? 1)));
     const launcher = opts.launcher ?? forkLauncher(opts.home, undefined, engineEnv(n));
