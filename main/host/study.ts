@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { CorrelationResult, JsonObject, RunDetail, RunSummary, StartJobRequest } from '../../preload/contract';
 import type { Lab } from './lab';
+import { duration } from '../../preload/progress';
 import { writeStudyReport, type StudyData } from '../report/study-report';
 
 export interface TokenizerPlan {
@@ -168,9 +169,12 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<Stu
   // reruns the steps it changed, and no tag edit can hide a finished step from a resume. The tags are
   // only labels for the Runs page.
   const specHash = (req: StartJobRequest): string => createHash('sha256').update(JSON.stringify([req.kind, req.spec])).digest('hex').slice(0, 10);
+  let submitted = 0;
+  let finished = 0;
   const usable = (r: RunSummary): boolean => r.status === 'done' || r.status === 'queued' || r.status === 'running';
   /** Queues the step (or finds it done or on its way) without waiting for it. */
   const submit = async (step: string, req: StartJobRequest): Promise<{ run: RunSummary; reused: boolean }> => {
+    submitted++;
     const hash = specHash(req);
     const recorded = lab.repo.studyStep(id, step, hash);
     let prior = recorded !== null ? lab.repo.getRun(recorded) : undefined;
@@ -189,7 +193,8 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<Stu
   const finish = async (step: string, queued: { run: RunSummary; reused: boolean }): Promise<RunSummary> => {
     const final = await lab.waitForRun(queued.run.id);
     if (final.status !== 'done') throw new Error(`study step ${step} (run ${final.id}) ended ${final.status}: ${final.error ?? ''}`);
-    log(`${queued.reused ? 'reused' : 'done'}: ${step} (run ${final.id})`);
+    finished++;
+    log(`${queued.reused ? 'reused' : 'done'}: ${step} (run ${final.id}) · ${finished}/${submitted} steps so far · ${duration((Date.now() - t0) / 1000)} elapsed`);
     return final;
   };
   const ensure = async (step: string, req: StartJobRequest): Promise<RunSummary> => finish(step, await submit(step, req));
