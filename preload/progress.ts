@@ -47,7 +47,7 @@ export function progressLine(p: Progress): string {
   const parts = [`${x.count}${x.fraction !== null ? ` (${Math.floor(x.fraction * 100)}%)` : ''}${p.message ? ` ${p.message}` : ''}`];
   if (x.elapsed) parts.push(`${x.elapsed} elapsed`);
   if (x.rate) parts.push(x.rate);
-  if (x.eta) parts.push(`ETA ${x.eta}`);
+  if (x.eta && p.done < p.total) parts.push(`ETA ${x.eta}`);
   if (x.resumed) parts.push(x.resumed);
   return parts.join(' · ');
 }
