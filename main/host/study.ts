@@ -176,6 +176,8 @@ export interface StudyOptions {
    * A partial run writes no report and computes no correlations.
    */
   only?: (step: string) => boolean;
+  /** Start nothing: every step must be done here already (after `toklab slurm collect`); a missing one is named. */
+  reuseOnly?: boolean;
 }
 
 /** The step names of one tokenizer chain of a plan: `tokenizer-k64-s0`, then its eval, generators and gFID. */
@@ -197,7 +199,7 @@ export function studySteps(plan: StudyPlan): { prep: string[]; tokenizers: { key
 }
 
 export async function runStudy(lab: Lab, plan: StudyPlan, log: Log, opts: StudyOptions = {}): Promise<StudyData> {
-  const selected = opts.only ?? ((): boolean => true);
+  const selected = opts.only ?? ((): boolean => !opts.reuseOnly);
   const partial = opts.only !== undefined;
   const t0 = Date.now();
   const id = `${plan.name}:${plan.dataset.source}`;
