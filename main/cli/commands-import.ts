@@ -27,7 +27,7 @@ export function formatImportReport(r: ImportReport, home: string): string {
   }
   if (r.sourceBusy !== null) out.push(`  note: the source is in use by toklab (pid ${r.sourceBusy}); what it has not finished was left there`);
   for (const w of r.warnings) out.push(`  warning: ${w}`);
-  if (r.runs.added + r.datasets.added + r.sweeps.added === 0) out.push('  nothing new: everything finished in the source is here already');
+  if (r.runs.added + r.datasets.added + r.sweeps.added + r.files === 0) out.push('  nothing new: everything finished in the source is here already');
   return out.join('\n') + '\n';
 }
 

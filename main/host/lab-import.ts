@@ -207,6 +207,8 @@ function openSource(home: string, source: string, nativeBinding?: string): Sourc
         `${file} has schema version ${version}, older than this toklab's ${SCHEMA_VERSION}, and no lab identity yet. Open it once with this toklab ` +
           `(e.g. \`toklab --home ${dir} runs list\`, which upgrades it), then import again; nothing was imported.`,
       );
+    if (tables.has('import_moves') && (db.prepare(`SELECT count(*) AS n FROM import_moves`).get() as { n: number }).n > 0)
+      fail(`${dir} has an import of its own that has not finished moving its folders. Open it once with toklab (e.g. \`toklab --home ${dir} runs list\`), which finishes it, then import again; nothing was imported.`);
     const id = db.prepare(`SELECT uuid FROM lab_identity WHERE id = 1`).get() as { uuid: string } | undefined;
     if (!id) fail(`${file} has no lab identity (its lab_identity table is empty); open it once with this toklab, then import again.`);
     db.exec('BEGIN');
@@ -873,7 +875,8 @@ class Importer {
       for (const r of this.runs) if (isNew(plan.runs.get(r.id))) move(`${this.runStage}/${r.id}`, `runs/${runMap.get(r.id) as number}`);
       report.files = this.files;
       this.hooks.beforeCommit?.();
-    })();
+      // IMMEDIATE: the write lock first (waiting out the app's writes), so the plan read above is still true when the rows go in
+    }).immediate();
     return report;
   }
 
