@@ -397,6 +397,7 @@ describe('toklab import', () => {
     expectImported(a.repo, aHome, b, bHome, importLab(a.repo, aHome, bHome));
   });
 
+  if (process.getuid?.() === 0) console.log('lab-import: skipping the chmod 000 test: as root every file stays readable; the injected copy failure above covers the same path');
   it.skipIf(process.getuid?.() === 0)('a source file without read permission is refused the same way (not as root)', () => {
     const aHome = home();
     const bHome = home();
