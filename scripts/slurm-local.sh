@@ -27,6 +27,7 @@ if [ "$cmd" = stop ]; then stop; exit 0; fi
 for b in munged slurmctld slurmd sbatch sinfo; do command -v "$b" >/dev/null || { echo "$b is not installed: apt-get install -y slurmctld slurmd munge slurm-client" >&2; exit 1; }; done
 
 mkdir -p "$DIR"/{state,spool,log,munge}
+runuser -u munge -- test -x "$DIR" || { echo "the munge user cannot reach $DIR: make its parent folders searchable (chmod o+x), or use another DIR" >&2; exit 1; }
 chmod 755 "$DIR"
 chown munge:munge "$DIR/munge"
 chmod 711 "$DIR/munge"

@@ -228,12 +228,11 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log, opts: StudyO
   const specHash = (req: StartJobRequest): string => sha([req.kind, canonical(req.spec)]);
   /** The hash studies begun before study_steps tagged their runs with (raw ids). */
   const legacyHash = (req: StartJobRequest): string => sha([req.kind, req.spec]);
-  let submitted = 0;
+  const planned = ((x) => x.prep.length + x.tokenizers.reduce((a, t) => a + 1 + t.rest.length, 0))(studySteps(plan));
   let finished = 0;
   const usable = (r: RunSummary): boolean => r.status === 'done' || r.status === 'queued' || r.status === 'running';
   /** Queues the step (or finds it done or on its way) without waiting for it. */
   const submit = async (step: string, req: StartJobRequest): Promise<{ run: RunSummary; reused: boolean }> => {
-    submitted++;
     const hash = specHash(req);
     const recorded = lab.repo.studyStep(id, step, hash);
     let prior = recorded !== null ? lab.repo.getRun(recorded) : undefined;
@@ -264,7 +263,7 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log, opts: StudyO
     if (final.status !== 'done') throw new Error(`study step ${step} (run ${final.id}) ended ${final.status}: ${final.error ?? ''}`);
     stepOfRun.set(final.id, step);
     finished++;
-    log(`${queued.reused ? 'reused' : 'done'}: ${step} (run ${final.id}) · ${finished}/${submitted} steps so far · ${duration((Date.now() - t0) / 1000)} elapsed`);
+    log(`${queued.reused ? 'reused' : 'done'}: ${step} (run ${final.id}) · ${finished}/${planned} steps · ${duration((Date.now() - t0) / 1000)} elapsed`);
     return final;
   };
   const ensure = async (step: string, req: StartJobRequest): Promise<RunSummary> => finish(step, await submit(step, req));
