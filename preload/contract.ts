@@ -370,7 +370,15 @@ export type LabEvent =
   | { type: 'dataset'; dataset: Dataset }
   | { type: 'sweep'; sweepId: number }
   | { type: 'engine'; engine: AppInfo['engine'] }
-  | { type: 'log'; runId: number | null; level: 'info' | 'warn' | 'error'; message: string };
+  | { type: 'log'; runId: number | null; level: 'info' | 'warn' | 'error'; message: string }
+  /** A native menu item or its shortcut (Electron): go to a page, or export the page's chart. */
+  | { type: 'menu'; action: MenuAction };
+
+/** The app's pages, in menu and navigation order. */
+export const PAGES = ['Datasets', 'Tokenizers', 'Sweeps', 'Generate', 'Analysis', 'Runs'] as const;
+export type PageName = (typeof PAGES)[number];
+
+export type MenuAction = { kind: 'page'; page: PageName } | { kind: 'export' };
 
 /** Every method the renderer may call. Arguments are validated in the host (main/host/validate.ts). */
 export interface LabApi {

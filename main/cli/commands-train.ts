@@ -2,6 +2,7 @@
 // the options given, follow it, print where its results are.
 import type { JsonObject, StartJobRequest } from '../../preload/contract';
 import type { Command } from './commands';
+import { progressLine } from '../../preload/progress';
 import { intOpt } from './commands';
 import { engineCount, printJson, runJob, UsageError, withLab } from './util';
 
@@ -197,7 +198,32 @@ const study: Command = {
     const engines = engineCount(opts.engines as string | undefined);
     return withLab(home, async (lab) => {
       if (!lab.isWorker) throw new Error('another toklab runs this lab’s queue; stop it or use another --home for the study');
-      const report = await runStudy(lab, plan, (l) => process.stderr.write(`study: ${l}\n`));
+      // the jobs' own progress: a redrawn status line of the running steps on a terminal, a line per step every minute otherwise
+      const running = new Map<number, { name: string; line: string; t: number }>();
+      const tty = process.stderr.isTTY === true;
+      const redraw = (): void => {
+        if (tty) process.stderr.write(`\r\x1b[2K${[...running.entries()].map(([id, r]) => `run ${id}: ${r.line}`).join(' | ').slice(0, (process.stderr.columns ?? 160) - 1)}`);
+      };
+      const off = lab.onEvent((e) => {
+        if (e.type === 'run' && e.run.status !== 'running') running.delete(e.run.id);
+        if (e.type !== 'progress') return;
+        const prev = running.get(e.runId);
+        const line = progressLine(e.progress);
+        const name = prev?.name ?? lab.repo.getRun(e.runId).name;
+        if (tty) {
+          running.set(e.runId, { name, line, t: 0 });
+          redraw();
+        } else if (!prev || Date.now() - prev.t >= 60_000) {
+          running.set(e.runId, { name, line, t: Date.now() });
+          process.stderr.write(`study:   run ${e.runId} (${name}): ${line}\n`);
+        }
+      });
+      const report = await runStudy(lab, plan, (l) => {
+        if (tty) process.stderr.write('\r\x1b[2K');
+        process.stderr.write(`study: ${l}\n`);
+        redraw();
+      }).finally(off);
+      if (tty) process.stderr.write('\r\x1b[2K');
       process.stdout.write(`study report: ${report.files.join(', ')}\n`);
       return 0;
     }, engines);

@@ -78,12 +78,12 @@ const doctor: Command = {
 
 const runsList: Command = {
   words: ['runs', 'list'],
-  usage: 'runs list [--kind K] [--status S] [--tag T] [--json]',
-  summary: 'runs recorded in the lab',
-  options: { kind: { type: 'string' }, status: { type: 'string' }, tag: { type: 'string' } },
+  usage: 'runs list [--kind K] [--status S] [--tag T] [--search TEXT] [--json]',
+  summary: 'runs recorded in the lab (tag and search: case-insensitive substrings)',
+  options: { kind: { type: 'string' }, status: { type: 'string' }, tag: { type: 'string' }, search: { type: 'string' } },
   async run({ home, opts }) {
     return readLab(home, async (lab) => {
-      const runs = await lab.listRuns({ kind: opts.kind as never, status: opts.status as never, tag: opts.tag as string | undefined });
+      const runs = await lab.listRuns({ kind: opts.kind as never, status: opts.status as never, tag: opts.tag as string | undefined, search: opts.search as string | undefined });
       if (opts.json) printJson(runs);
       else process.stdout.write(table(runs.map((r) => ({ ...r, tags: r.tags.join(',') })), ['id', 'kind', 'name', 'status', 'createdAt', 'tags', 'error']));
       return 0;
@@ -168,6 +168,7 @@ const serveCmd: Command = {
 import { DATASET_COMMANDS } from './commands-datasets';
 import { EVAL_COMMANDS } from './commands-eval';
 import { METRIC_COMMANDS } from './commands-metrics';
+import { RUN_COMMANDS } from './commands-runs';
 import { TRAIN_COMMANDS } from './commands-train';
 
-export const COMMANDS: Command[] = [doctor, runsList, runsShow, runsResume, selftest, serveCmd, ...DATASET_COMMANDS, ...TRAIN_COMMANDS, ...EVAL_COMMANDS, ...METRIC_COMMANDS];
+export const COMMANDS: Command[] = [doctor, runsList, runsShow, runsResume, ...RUN_COMMANDS, selftest, serveCmd, ...DATASET_COMMANDS, ...TRAIN_COMMANDS, ...EVAL_COMMANDS, ...METRIC_COMMANDS];

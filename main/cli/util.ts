@@ -2,7 +2,8 @@
 import { availableParallelism } from 'node:os';
 import { resolveHome } from '../host/home';
 import { Lab } from '../host/lab';
-import type { RunSummary } from '../../preload/contract';
+import type { Progress, RunSummary } from '../../preload/contract';
+import { progressBar, progressLine } from '../../preload/progress';
 
 export class UsageError extends Error {}
 
@@ -60,10 +61,11 @@ export async function runJob(lab: Lab, start: () => Promise<RunSummary>, quiet =
     return run;
   }
   process.stderr.write(`run ${run.id} (${run.name}) queued\n`);
+  const show = progressPrinter(process.stderr);
   const off = lab.onEvent((e) => {
     if (quiet) return;
-    if (e.type === 'progress' && e.runId === run.id) process.stderr.write(`\r  ${e.progress.done}/${e.progress.total} ${e.progress.message ?? ''}   `);
-    if (e.type === 'log' && e.runId === run.id) process.stderr.write(`\n  [${e.level}] ${e.message}\n`);
+    if (e.type === 'progress' && e.runId === run.id) show.progress(e.progress);
+    if (e.type === 'log' && e.runId === run.id) show.line(`[${e.level}] ${e.message}`);
   });
   const onSigint = (): void => {
     process.stderr.write('\ncancelling…\n');
@@ -73,6 +75,50 @@ export async function runJob(lab: Lab, start: () => Promise<RunSummary>, quiet =
   const final = await lab.waitForRun(run.id);
   process.off('SIGINT', onSigint);
   off();
-  process.stderr.write(`\nrun ${final.id}: ${final.status}${final.error ? ` (${final.error})` : ''}\n`);
+  show.end();
+  process.stderr.write(`run ${final.id}: ${final.status}${final.error ? ` (${final.error})` : ''}\n`);
   return final;
+}
+
+/**
+ * Progress on a stream: a redrawn bar with elapsed time, rate and ETA on a terminal; on a pipe or a
+ * log file, plain lines, at most one per 10 % or per 30 s (and the last one), so logs stay readable.
+ */
+export function progressPrinter(out: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean }, now: () => number = Date.now): { progress(p: Progress): void; line(s: string): void; end(): void } {
+  const tty = out.isTTY === true;
+  let open = false;
+  let lastT = -Infinity;
+  let lastTenth = -1;
+  let last: Progress | null = null;
+  let lastPrinted: Progress | null = null;
+  const clear = (): void => {
+    if (tty && open) out.write('\r\x1b[2K');
+    open = false;
+  };
+  return {
+    progress(p) {
+      last = p;
+      if (tty) {
+        out.write(`\r\x1b[2K  ${progressBar(p)} ${progressLine(p)}`);
+        open = true;
+        return;
+      }
+      const tenth = p.total > 0 ? Math.floor((10 * p.done) / p.total) : -1;
+      if (tenth > lastTenth || now() - lastT >= 30_000) {
+        out.write(`  ${progressLine(p)}\n`);
+        lastT = now();
+        lastTenth = tenth;
+        lastPrinted = p;
+      }
+    },
+    line(s) {
+      clear();
+      out.write(`  ${s}\n`);
+    },
+    end() {
+      if (tty && open) out.write('\n');
+      else if (!tty && last && last !== lastPrinted) out.write(`  ${progressLine(last)}\n`);
+      open = false;
+    },
+  };
 }

@@ -35,7 +35,7 @@ import { exportFigure, exportTable } from './exports';
 import { ensureHome } from './home';
 import { jobPrep, prepareJob } from './job-prep';
 import { importLab } from './lab-import';
-import { compareRuns, deleteRun, listRunRows, runDependents } from './run-table';
+import { clearDeletedFolders, compareRuns, deleteRun, listRunRows, runDependents } from './run-table';
 import { openDb, SCHEMA_VERSION } from './store/db';
 import type { JobRow } from './store/repo';
 import { Repo } from './store/repo';
@@ -89,10 +89,13 @@ export class Lab implements LabApi {
   private flushTimer: NodeJS.Timeout | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   private readonly lastProgressWrite = new Map<number, number>();
+  /** Per running run: when this attempt started, its first progress report, and the step a resume continues from. */
+  private readonly attempts = new Map<number, { t0: number; first: { done: number; t: number } | null; resumedFrom: number | undefined }>();
   private readonly settled = new Map<number, ((r: RunSummary) => void)[]>();
 
   constructor(readonly opts: LabOptions) {
     ensureHome(opts.home);
+    clearDeletedFolders(opts.home);
     this.repo = new Repo(openDb(join(opts.home, 'lab.db'), opts.nativeBinding));
     const n = Math.max(1, Math.min(64, Math.floor(opts.engines ?? 1)));
     const launcher = opts.launcher ?? forkLauncher(opts.home, undefined, engineEnv(n));
@@ -458,11 +461,16 @@ export class Lab implements LabApi {
   }
 
   private async runLocked(job: JobRow, slot: Slot, runId: number, dir: string): Promise<void> {
+    let resumedFrom: number | undefined;
     if (job.attempt > 1) {
       // a resume continues from the newest checkpoint (or starts over): what came after it is logged again
       const ck = latestCheckpoint(dir);
-      this.repo.resetForResume(runId, ck ? checkpointStep(ck) : 0);
+      resumedFrom = ck ? checkpointStep(ck) : 0;
+      this.repo.resetForResume(runId, resumedFrom);
+      const message = ck ? `resumed from step ${resumedFrom} (checkpoint ${ck})` : 'restarted from step 0: no checkpoint existed';
+      this.emit({ type: 'log', runId, level: ck ? 'info' : 'warn', message });
     }
+    this.attempts.set(runId, { t0: Date.now(), first: null, resumedFrom });
     let lastProgress: Progress | undefined;
     const outcome = await slot.supervisor.run({ jobId: job.id, runId, kind: job.kind, spec: job.spec, home: this.opts.home, runDir: dir }, (e) => {
       const p = this.onEngineEvent(runId, e);
@@ -471,6 +479,7 @@ export class Lab implements LabApi {
     this.flushMetrics();
     slot.current = null;
     this.lastProgressWrite.delete(runId);
+    this.attempts.delete(runId);
     const status = outcome.status;
     const error = outcome.status === 'failed' || outcome.status === 'interrupted' ? outcome.error : null;
     const result = outcome.status === 'done' ? outcome.result : null;
@@ -493,6 +502,25 @@ export class Lab implements LabApi {
     this.emitRun(runId);
   }
 
+  /**
+   * Progress with this attempt's elapsed time, rate and ETA. The rate counts from the first report of
+   * the attempt, so a resume that starts at step 900 is not credited with 900 steps in its first second.
+   */
+  private timedProgress(runId: number, done: number, total: number, message: string | undefined): Progress {
+    const now = Date.now();
+    const a = this.attempts.get(runId) ?? { t0: now, first: null, resumedFrom: undefined };
+    a.first ??= { done, t: now };
+    this.attempts.set(runId, a);
+    const p: Progress = { done, total, message, elapsedSeconds: (now - a.t0) / 1000 };
+    const dt = (now - a.first.t) / 1000;
+    if (dt >= 1 && done > a.first.done) {
+      p.rate = (done - a.first.done) / dt;
+      p.etaSeconds = Math.max(0, (total - done) / p.rate);
+    }
+    if (a.resumedFrom !== undefined) p.resumedFrom = a.resumedFrom;
+    return p;
+  }
+
   private onEngineEvent(runId: number, e: EngineEvent): Progress | null {
     switch (e.type) {
       case 'metrics':
@@ -501,7 +529,7 @@ export class Lab implements LabApi {
         this.emit({ type: 'metrics', runId, points: e.points });
         return null;
       case 'progress': {
-        const progress: Progress = { done: e.done, total: e.total, message: e.message };
+        const progress = this.timedProgress(runId, e.done, e.total, e.message);
         const now = Date.now();
         if (now - (this.lastProgressWrite.get(runId) ?? 0) > PROGRESS_WRITE_MS || e.done >= e.total) {
           this.lastProgressWrite.set(runId, now);

@@ -1,19 +1,289 @@
 // The Runs tracker's host side: rows with config and score columns, compare, dependents and delete.
-import type { DeleteRequest, DeleteResult, RunComparison, RunQuery, RunRow, RunSummary } from '../../preload/contract';
+// A row's scores are its own and those of its evaluation children (an eval run's rFID shows on its
+// tokenizer's row), each with the protocol it was computed at, so the table never silently lines up
+// numbers computed differently.
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeProtocol, protocolDiff, protocolKey, protocolOf } from '../../engine/metrics/provenance';
+import type { JsonObject, JsonValue } from '../../engine/protocol';
+import type { Artifact, DeleteRequest, DeleteResult, RowScore, RunComparison, RunQuery, RunRow, RunSummary, Score, ScoreComparison } from '../../preload/contract';
 import type { Repo } from './store/repo';
 
-export function listRunRows(_repo: Repo, _q: RunQuery): RunRow[] {
-  throw new Error('not implemented yet');
+/** Child kinds whose scores describe their parent (the tokenizer of an eval, the generator of a gFID run). */
+const SCORE_CHILD_KINDS = new Set(['eval', 'sample']);
+
+/** Dot keys for nested objects; arrays and scalars are leaves (arrays as JSON text keep a column sortable as text). */
+export function flattenConfig(o: JsonObject, prefix = '', out: Record<string, JsonValue> = {}): Record<string, JsonValue> {
+  for (const [k, v] of Object.entries(o)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) flattenConfig(v, key, out);
+    else out[key] = Array.isArray(v) ? JSON.stringify(v) : v;
+  }
+  return out;
 }
 
-export function compareRuns(_repo: Repo, _ids: number[]): RunComparison {
-  throw new Error('not implemented yet');
+/**
+ * The column a score goes in: its metric, plus the CFG scale for generation scores (a generator has
+ * one gFID per guidance setting) and the cell for single pFID cells.
+ */
+export function scoreColumn(s: Pick<Score, 'metric' | 'provenance'>): string {
+  const p = s.provenance as Record<string, unknown>;
+  if (s.metric.startsWith('gen/')) {
+    const cfg = p.cfg as { scale?: unknown } | undefined;
+    const scale = typeof cfg?.scale === 'number' ? cfg.scale : null;
+    return scale === null ? s.metric : `${s.metric} @cfg ${scale}`;
+  }
+  if (s.metric === 'eval/pfid' || s.metric === 'eval/pkid') {
+    const delta = p.deltaMode === 'share' && typeof p.deltaShare === 'number' ? `${+(p.deltaShare * 100).toFixed(3)}%` : p.deltaAbs;
+    return `${s.metric} α ${String(p.alpha)} δ ${String(delta)}`;
+  }
+  return s.metric;
 }
 
-export function runDependents(_repo: Repo, _id: number): RunSummary[] {
-  throw new Error('not implemented yet');
+function rowScore(s: Score): RowScore {
+  const protocol = protocolOf(s.metric, s.provenance as Record<string, unknown>);
+  return { value: s.value, scoreId: s.id, runId: s.runId, protocolKey: protocolKey(protocol), protocol: describeProtocol(protocol) };
 }
 
-export function deleteRun(_repo: Repo, _home: string, _id: number, _req: DeleteRequest): DeleteResult {
-  throw new Error('not implemented yet');
+/** Runs whose config names this run's folder (`runs/<id>` or below it): a generator's token cache, an eval's tokenizer … */
+function referencesRun(config: JsonValue, id: number): boolean {
+  const re = new RegExp(`^runs/${id}(/|$)`);
+  const walk = (v: JsonValue): boolean => {
+    if (typeof v === 'string') return re.test(v);
+    if (Array.isArray(v)) return v.some(walk);
+    if (v !== null && typeof v === 'object') return Object.values(v).some(walk);
+    return false;
+  };
+  return walk(config);
+}
+
+interface RawRun {
+  id: number;
+  config: string;
+  notes: string;
+  parent_id: number | null;
+  dataset_id: number | null;
+}
+
+/** Direct dependents of a run: children, runs whose config points into its folder, queued jobs waiting for it, runs on the dataset it built. */
+function directDependents(repo: Repo, id: number, all: RawRun[]): number[] {
+  const out = new Set<number>();
+  for (const r of all) if (r.id !== id && (r.parent_id === id || (r.config.includes(`runs/${id}`) && referencesRun(JSON.parse(r.config) as JsonValue, id)))) out.add(r.id);
+  for (const row of repo.db.prepare(`SELECT DISTINCT j.run_id FROM job_deps d JOIN jobs j ON j.id = d.job_id WHERE d.run_id = ? AND j.status != 'finished'`).all(id) as { run_id: number }[])
+    if (row.run_id !== id) out.add(row.run_id);
+  const built = repo.db.prepare(`SELECT id FROM datasets WHERE run_id = ?`).all(id) as { id: number }[];
+  for (const d of built) for (const r of all) if (r.dataset_id === d.id && r.id !== id) out.add(r.id);
+  return [...out];
+}
+
+function rawRuns(repo: Repo): RawRun[] {
+  return repo.db.prepare(`SELECT id, config, notes, parent_id, dataset_id FROM runs`).all() as RawRun[];
+}
+
+export function listRunRows(repo: Repo, q: RunQuery): RunRow[] {
+  const runs = repo.listRuns(q);
+  if (runs.length === 0) return [];
+  const raw = new Map(rawRuns(repo).map((r) => [r.id, r]));
+  const ids = new Set(runs.map((r) => r.id));
+  // scores of the runs and of their eval/sample children, newest last
+  const scoresByRun = new Map<number, (RowScore & { column: string })[]>();
+  const add = (owner: number, column: string, s: Score): void => {
+    const list = scoresByRun.get(owner) ?? [];
+    list.push({ ...rowScore(s), column });
+    scoresByRun.set(owner, list);
+  };
+  const childKind = new Map<number, { parent: number | null; kind: string }>(
+    (repo.db.prepare(`SELECT id, parent_id, kind FROM runs`).all() as { id: number; parent_id: number | null; kind: string }[]).map((r) => [r.id, { parent: r.parent_id, kind: r.kind }]),
+  );
+  for (const s of repo.listScores({})) {
+    const col = scoreColumn(s);
+    if (ids.has(s.runId)) add(s.runId, col, s);
+    const c = childKind.get(s.runId);
+    if (c && c.parent !== null && ids.has(c.parent) && SCORE_CHILD_KINDS.has(c.kind)) add(c.parent, col, s);
+  }
+  const last = new Map<number, Record<string, number>>();
+  const lastRows = repo.db
+    .prepare(
+      `SELECT m.run_id, m.name, m.value FROM metrics m JOIN (SELECT run_id, name, MAX(step) AS step FROM metrics GROUP BY run_id, name) x
+         ON x.run_id = m.run_id AND x.name = m.name AND x.step = m.step WHERE m.value IS NOT NULL`,
+    )
+    .all() as { run_id: number; name: string; value: number }[];
+  for (const r of lastRows) if (ids.has(r.run_id)) last.set(r.run_id, { ...(last.get(r.run_id) ?? {}), [r.name]: r.value });
+  const all = [...raw.values()];
+  return runs.map((run) => {
+    const r = raw.get(run.id);
+    const scores: Record<string, RowScore> = {};
+    for (const s of scoresByRun.get(run.id) ?? []) {
+      const { column, ...rest } = s;
+      const prev = scores[column];
+      if (!prev || rest.scoreId > prev.scoreId) scores[column] = rest;
+    }
+    return {
+      ...run,
+      notes: r?.notes ?? '',
+      config: r ? flattenConfig(JSON.parse(r.config) as JsonObject) : {},
+      scores,
+      last: last.get(run.id) ?? {},
+      dependents: directDependents(repo, run.id, all).length,
+    };
+  });
+}
+
+export function compareRuns(repo: Repo, ids: number[]): RunComparison {
+  const unique = [...new Set(ids)];
+  if (unique.length < 2) throw new Error('Compare needs at least two different runs.');
+  for (const id of unique) repo.getRun(id); // names a missing id
+  const byId = new Map(listRunRows(repo, { limit: 10_000 }).map((r) => [r.id, r]));
+  const rows = unique.map((id) => byId.get(id)).filter((r): r is RunRow => r !== undefined);
+  if (rows.length !== unique.length) throw new Error(`Runs ${unique.filter((id) => !byId.has(id)).join(', ')} are beyond the newest 10,000 runs; compare newer runs.`);
+
+  const keys = [...new Set(rows.flatMap((r) => Object.keys(r.config)))].sort();
+  const configDiff: RunComparison['configDiff'] = [];
+  let sameKeys = 0;
+  for (const key of keys) {
+    const values = rows.map((r) => (key in r.config ? r.config[key] : null));
+    if (values.every((v) => JSON.stringify(v) === JSON.stringify(values[0]))) sameKeys++;
+    else configDiff.push({ key, values });
+  }
+
+  // every score of every run (own + eval children), grouped by column and protocol
+  const scoreRows = repo.listScores({});
+  const kinds = new Map((repo.db.prepare(`SELECT id, parent_id, kind FROM runs`).all() as { id: number; parent_id: number | null; kind: string }[]).map((r) => [r.id, r]));
+  const owner = (runId: number): number[] => {
+    const out: number[] = [];
+    if (unique.includes(runId)) out.push(runId);
+    const k = kinds.get(runId);
+    if (k?.parent_id != null && SCORE_CHILD_KINDS.has(k.kind) && unique.includes(k.parent_id)) out.push(k.parent_id);
+    return out;
+  };
+  // column → protocolKey → run index → newest score
+  const grid = new Map<string, Map<string, Map<number, Score>>>();
+  for (const s of scoreRows) {
+    for (const o of owner(s.runId)) {
+      const col = scoreColumn(s);
+      const key = protocolKey(s.metric, s.provenance as Record<string, unknown>);
+      const byKey = grid.get(col) ?? new Map<string, Map<number, Score>>();
+      const byRun = byKey.get(key) ?? new Map<number, Score>();
+      const i = unique.indexOf(o);
+      const prev = byRun.get(i);
+      if (!prev || s.id > prev.id) byRun.set(i, s);
+      byKey.set(key, byRun);
+      grid.set(col, byKey);
+    }
+  }
+  const scores: ScoreComparison[] = [];
+  const mismatches: RunComparison['mismatches'] = [];
+  for (const [column, byKey] of [...grid.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    const shared = [...byKey.entries()].filter(([, byRun]) => byRun.size >= 2).sort(([, a], [, b]) => b.size - a.size);
+    for (const [key, byRun] of shared) {
+      const values = unique.map((_, i) => byRun.get(i)?.value ?? null);
+      const first = values[0];
+      const any = [...byRun.values()][0];
+      scores.push({
+        metric: column,
+        values,
+        deltas: values.map((v) => (v === null || first === null ? null : v - first)),
+        protocolKey: key,
+        protocol: describeProtocol(protocolOf(any.metric, any.provenance as Record<string, unknown>)),
+      });
+    }
+    // runs that have this column only at a protocol no other compared run shares
+    const covered = new Set(shared.flatMap(([, byRun]) => [...byRun.keys()]));
+    const lonely = [...byKey.values()].flatMap((byRun) => [...byRun.entries()]).filter(([i]) => !covered.has(i));
+    if (byKey.size > 1 && (lonely.length > 0 || shared.length === 0)) {
+      const entries = [...byKey.values()].flatMap((byRun) => [...byRun.entries()]);
+      const [ia, sa] = entries[0];
+      const other = entries.find(([i, s]) => i !== ia && protocolKey(s.metric, s.provenance as Record<string, unknown>) !== protocolKey(sa.metric, sa.provenance as Record<string, unknown>));
+      if (other) {
+        const [ib, sb] = other;
+        const diff = protocolDiff(protocolOf(sa.metric, sa.provenance as Record<string, unknown>), protocolOf(sb.metric, sb.provenance as Record<string, unknown>));
+        const text = diff.map((d) => `${d.field} ${JSON.stringify(d.a ?? null)} vs ${JSON.stringify(d.b ?? null)}`).join(', ');
+        mismatches.push({ metric: column, reason: `run ${unique[ia]} and run ${unique[ib]} computed ${column} differently (${text}); their values are not compared` });
+      }
+    }
+  }
+
+  const images = unique.map((id) => {
+    const children = (repo.db.prepare(`SELECT id, kind FROM runs WHERE parent_id = ?`).all(id) as { id: number; kind: string }[]).filter((c) => SCORE_CHILD_KINDS.has(c.kind));
+    const arts: Artifact[] = [...repo.artifacts(id), ...children.flatMap((c) => repo.artifacts(c.id))].filter((a) => a.path.endsWith('.png'));
+    return { runId: id, artifacts: arts };
+  });
+  return { runs: rows, configDiff, sameKeys, scores, mismatches, images };
+}
+
+/** Every run a cascading delete would take, dependents before what they depend on (the run itself last). */
+function deletionOrder(repo: Repo, id: number): number[] {
+  const all = rawRuns(repo);
+  const order: number[] = [];
+  const seen = new Set<number>();
+  const visit = (x: number): void => {
+    if (seen.has(x)) return;
+    seen.add(x);
+    for (const d of directDependents(repo, x, all)) visit(d);
+    order.push(x);
+  };
+  visit(id);
+  return order;
+}
+
+export function runDependents(repo: Repo, id: number): RunSummary[] {
+  repo.getRun(id);
+  return deletionOrder(repo, id)
+    .filter((x) => x !== id)
+    .map((x) => repo.getRun(x));
+}
+
+/** A run folder moved aside before its rows go: a failed transaction moves it back, a crash after commit leaves a `.deleted-*` folder that the next delete or start clears. */
+const TRASH_PREFIX = '.deleted-';
+
+export function clearDeletedFolders(home: string): void {
+  const dir = join(home, 'runs');
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) if (name.startsWith(TRASH_PREFIX)) rmSync(join(dir, name), { recursive: true, force: true });
+}
+
+export function deleteRun(repo: Repo, home: string, id: number, req: DeleteRequest): DeleteResult {
+  const run = repo.getRun(id);
+  const order = deletionOrder(repo, id);
+  const dependents = order.filter((x) => x !== id).map((x) => repo.getRun(x));
+  if (dependents.length > 0 && !req.cascade) {
+    const list = dependents.slice(0, 8).map((d) => `${d.id} (${d.kind} "${d.name}")`).join(', ');
+    throw new Error(
+      `Run ${id} has ${dependents.length} dependent run${dependents.length === 1 ? '' : 's'}: ${list}${dependents.length > 8 ? ', …' : ''}. ` +
+        'Delete them first, or delete with cascade (`toklab runs delete --cascade`) to remove them too.',
+    );
+  }
+  const busyError = (ids: number[]): Error => new Error(`Run ${ids.join(', ')} is running; cancel it first (the Cancel button, or Ctrl-C in the toklab that runs it), then delete.`);
+  const busy = [run, ...dependents].filter((r) => r.status === 'running');
+  if (busy.length > 0) throw busyError(busy.map((r) => r.id));
+
+  const datasets = order.flatMap((x) => repo.db.prepare(`SELECT id, path FROM datasets WHERE run_id = ?`).all(x) as { id: number; path: string }[]);
+  const moved: { from: string; to: string }[] = [];
+  const stash = (rel: string): void => {
+    const from = join(home, rel);
+    if (!existsSync(from)) return;
+    const to = join(home, 'runs', `${TRASH_PREFIX}${rel.replace(/[/\\]/g, '_')}-${process.pid}-${Date.now()}`);
+    renameSync(from, to);
+    moved.push({ from, to });
+  };
+  try {
+    for (const x of order) stash(`runs/${x}`);
+    for (const d of datasets) stash(d.path);
+    repo.db.transaction(() => {
+      const ph = order.map(() => '?').join(',');
+      // another toklab may have started one of them since the check above
+      const started = (repo.db.prepare(`SELECT id FROM runs WHERE id IN (${ph}) AND status = 'running'`).all(...order) as { id: number }[]).map((r) => r.id);
+      if (started.length > 0) throw busyError(started);
+      // study steps, tags, metrics, scores, artifacts and jobs go with their run (ON DELETE CASCADE);
+      // sweeps keep their spec; a dataset built by a deleted run goes with it
+      repo.db.prepare(`UPDATE datasets SET run_id = NULL WHERE run_id IN (${ph})`).run(...order);
+      for (const x of order) repo.db.prepare(`DELETE FROM runs WHERE id = ?`).run(x);
+      for (const d of datasets) repo.db.prepare(`DELETE FROM datasets WHERE id = ?`).run(d.id);
+    })();
+  } catch (e) {
+    for (const m of moved.reverse()) if (existsSync(m.to)) renameSync(m.to, m.from);
+    throw e;
+  }
+  for (const m of moved) rmSync(m.to, { recursive: true, force: true });
+  return { deleted: order, folders: moved.map((m) => m.from) };
 }

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { CorrelationResult, JsonObject, RunDetail, RunSummary, StartJobRequest } from '../../preload/contract';
 import type { Lab } from './lab';
+import { duration } from '../../preload/progress';
 import { writeStudyReport, type StudyData } from '../report/study-report';
 
 export interface TokenizerPlan {
@@ -164,20 +165,36 @@ export function longestFirst<C extends { t: { steps: number } }>(chains: C[]): (
 export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<StudyData> {
   const t0 = Date.now();
   const id = `${plan.name}:${plan.dataset.source}`;
-  // the tag carries a hash of the job's spec: a changed plan reruns the steps it changed instead of reusing them
-  const tag = (step: string, req: StartJobRequest): string => `study:${id}:${step}#${createHash('sha256').update(JSON.stringify([req.kind, req.spec])).digest('hex').slice(0, 10)}`;
+  // A step's identity is (study, step, hash of the job's spec), recorded in study_steps: a changed plan
+  // reruns the steps it changed, and no tag edit can hide a finished step from a resume. The tags are
+  // only labels for the Runs page.
+  const specHash = (req: StartJobRequest): string => createHash('sha256').update(JSON.stringify([req.kind, req.spec])).digest('hex').slice(0, 10);
+  let submitted = 0;
+  let finished = 0;
+  const usable = (r: RunSummary): boolean => r.status === 'done' || r.status === 'queued' || r.status === 'running';
   /** Queues the step (or finds it done or on its way) without waiting for it. */
   const submit = async (step: string, req: StartJobRequest): Promise<{ run: RunSummary; reused: boolean }> => {
-    const prior = (await lab.listRuns({ tag: tag(step, req) })).find((r) => r.status === 'done' || r.status === 'queued' || r.status === 'running');
-    if (prior) return { run: prior, reused: prior.status === 'done' };
+    submitted++;
+    const hash = specHash(req);
+    const recorded = lab.repo.studyStep(id, step, hash);
+    let prior = recorded !== null ? lab.repo.getRun(recorded) : undefined;
+    if (!prior || !usable(prior)) {
+      // studies begun before study_steps existed found their steps by this tag: adopt such a run once
+      const legacy = (await lab.listRuns({ tag: `study:${id}:${step}#${hash}` })).find((r) => usable(r) && r.tags.includes(`study:${id}:${step}#${hash}`));
+      if (legacy) lab.repo.setStudyStep(id, step, hash, legacy.id);
+      prior = legacy ?? (prior && usable(prior) ? prior : undefined);
+    }
+    if (prior && usable(prior)) return { run: prior, reused: prior.status === 'done' };
     const run = await lab.startJob({ ...req, name: `study ${plan.name} · ${step}` });
-    await lab.setRunTags(run.id, ['study', tag(step, req)]);
+    lab.repo.setStudyStep(id, step, hash, run.id);
+    await lab.setRunTags(run.id, ['study', `study:${id}`]);
     return { run, reused: false };
   };
   const finish = async (step: string, queued: { run: RunSummary; reused: boolean }): Promise<RunSummary> => {
     const final = await lab.waitForRun(queued.run.id);
     if (final.status !== 'done') throw new Error(`study step ${step} (run ${final.id}) ended ${final.status}: ${final.error ?? ''}`);
-    log(`${queued.reused ? 'reused' : 'done'}: ${step} (run ${final.id})`);
+    finished++;
+    log(`${queued.reused ? 'reused' : 'done'}: ${step} (run ${final.id}) · ${finished}/${submitted} steps so far · ${duration((Date.now() - t0) / 1000)} elapsed`);
     return final;
   };
   const ensure = async (step: string, req: StartJobRequest): Promise<RunSummary> => finish(step, await submit(step, req));
@@ -263,7 +280,9 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<Stu
       }
 
   const featDetail = await featReady;
-  const studyRuns = await lab.listRuns({ tag: 'study' });
+  const recorded = lab.repo.studyRuns(id);
+  const steps: Record<number, string> = Object.fromEntries(recorded.map((r) => [r.runId, r.step]));
+  const studyRunIds = new Set(recorded.map((r) => r.runId));
   const data: StudyData = {
     plan,
     home: lab.opts.home,
@@ -272,7 +291,8 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<Stu
     tokenizers: toks,
     generators: gens,
     correlations,
-    runs: studyRuns.filter((r) => r.tags.some((x) => x.startsWith(`study:${id}:`))).concat(existingNet && !studyRuns.some((r) => r.id === existingNet.id) ? [existingNet] : []),
+    runs: [...studyRunIds].map((r) => lab.repo.getRun(r)).concat(existingNet && !studyRunIds.has(existingNet.id) ? [existingNet] : []),
+    steps,
     wallSeconds: (Date.now() - t0) / 1000,
     files: [],
   };

@@ -23,6 +23,8 @@ export interface StudyData {
   correlations: ({ arch: string; cfg: number; x: string; result: CorrelationResult } | { arch: string; cfg: number; x: string; error: string })[];
   /** Every run the study consists of (for wall times and the CSV). */
   runs: RunSummary[];
+  /** The study step of each run (from study_steps, not from tags). */
+  steps: Record<number, string>;
   wallSeconds: number;
   files: string[];
 }
@@ -136,14 +138,8 @@ function generatorRows(d: StudyData): GeneratorRow[] {
   });
 }
 
-/** `study:quick:shapes:tokenizer-k64-s0#1a2b…` → `tokenizer-k64-s0`. */
-export function studyStep(tag: string): string {
-  return tag.split(':').slice(3).join(':').replace(/#[0-9a-f]*$/, '');
-}
-
-function stageOf(r: RunSummary): string {
-  const t = r.tags.find((x) => x.startsWith('study:'));
-  return (t ? studyStep(t) : r.kind).replace(/-.*$/, '');
+function stageOf(r: RunSummary, steps: Record<number, string>): string {
+  return (steps[r.id] ?? r.kind).replace(/-.*$/, '');
 }
 
 const STAGE_NAMES: Record<string, string> = { dataset: 'dataset', feature: 'feature network', tokenizer: 'tokenizer training', eval: 'rFID + pFID evaluation', generator: 'generator training', gfid: 'gFID + sample accuracy' };
@@ -151,7 +147,7 @@ const STAGE_NAMES: Record<string, string> = { dataset: 'dataset', feature: 'feat
 function stages(d: StudyData): StudyReportJson['stages'] {
   const m = new Map<string, { runs: number; seconds: number }>();
   for (const r of d.runs) {
-    const s = STAGE_NAMES[stageOf(r)] ?? stageOf(r);
+    const s = STAGE_NAMES[stageOf(r, d.steps)] ?? stageOf(r, d.steps);
     const e = m.get(s) ?? { runs: 0, seconds: 0 };
     e.runs++;
     e.seconds += seconds(r) ?? 0;
@@ -170,11 +166,10 @@ function csvCell(v: unknown): string {
 const CSV_COLUMNS = ['run_id', 'run_kind', 'study_step', 'metric', 'value', 'protocol_id', 'protocol', 'extractor_id', 'extractor_accuracy', 'split', 'n', 'seed', 'alpha', 'delta_abs', 'alphas', 'deltas_abs', 'include_self', 'selection', 'anchor', 'arch', 'cfg_scale', 'cfg_schedule', 'cfg_power', 'temperature', 'top_k', 'top_p', 'n_per_class', 'tokenizer_run', 'generator_run', 'provenance_json'];
 
 /** Every score of the study's runs, one row each, with its protocol as columns (no comment rows). */
-export function scoresCsv(runs: RunSummary[], scoresOf: Map<number, Score[]>): string {
+export function scoresCsv(runs: RunSummary[], scoresOf: Map<number, Score[]>, steps: Record<number, string>): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const r of runs) {
-    const tag = r.tags.find((x) => x.startsWith('study:'));
-    const step = tag ? studyStep(tag) : '';
+    const step = steps[r.id] ?? '';
     for (const s of scoresOf.get(r.id) ?? []) {
       const p = s.provenance as Record<string, unknown>;
       const proto = protocolOf(s.metric, p);
@@ -396,6 +391,6 @@ export async function writeStudyReport(d: StudyData, listScores: (runIds: number
   r.files = files;
   writeFileSync(files[0], markdown(r, figs.map((x) => x.slice(dir.length + 1))));
   writeFileSync(files[1], JSON.stringify(r, null, 2));
-  writeFileSync(files[2], scoresCsv(d.runs, scores));
+  writeFileSync(files[2], scoresCsv(d.runs, scores, d.steps));
   return files;
 }

@@ -1,7 +1,7 @@
 // The host's job queue on a real forked engine: live statuses, crash recovery, cancel,
 // persistence across restarts, and refusal of invalid configs before anything is queued.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LabEvent, RunStatus } from '../../preload/contract';
+import type { LabEvent, Progress, RunStatus } from '../../preload/contract';
 import { Lab } from '../../main/host/lab';
 import { openTestLab, tempHome } from './helpers';
 
@@ -51,7 +51,8 @@ describe('lab job queue', () => {
     const v = loss!.values as number[];
     expect(v.slice(-5).reduce((a, b) => a + b) / 5).toBeLessThan(v.slice(0, 5).reduce((a, b) => a + b) / 5);
     expect(detail.result).toMatchObject({ steps: 25, backend: 'wasm' });
-    expect(final.progress).toEqual({ done: 25, total: 25, message: 'step 25/25' });
+    expect(final.progress).toMatchObject({ done: 25, total: 25, message: 'step 25/25', elapsedSeconds: expect.any(Number) });
+    expect(final.progress!.resumedFrom).toBeUndefined();
   });
 
   it('marks the run interrupted when the engine dies, and runs the next job on a fresh engine', async () => {
@@ -97,8 +98,24 @@ describe('lab job queue', () => {
     await until(() => (lab.repo.metrics(a.id).find((m) => m.name === 'train/loss')?.steps.length ?? 0) >= 5);
     await lab.cancelRun(a.id);
     expect((await lab.waitForRun(a.id)).status).toBe('cancelled');
+    const logs: string[] = [];
+    const seen: Progress[] = [];
+    lab.onEvent((e) => {
+      if (e.type === 'log' && e.runId === a.id) logs.push(e.message);
+      if (e.type === 'progress' && e.runId === a.id) seen.push(e.progress);
+    });
     await lab.resumeRun(a.id);
-    expect((await lab.waitForRun(a.id)).status).toBe('done');
+    const final = await lab.waitForRun(a.id);
+    expect(final.status).toBe('done');
+    // progress says the resume restarted from 0, with this attempt's elapsed time, rate and ETA
+    expect(logs).toContain('restarted from step 0: no checkpoint existed');
+    expect(final.progress).toMatchObject({ done: 120, total: 120, resumedFrom: 0 });
+    const mid = seen.find((p) => p.done >= 60 && p.rate !== undefined)!;
+    expect(mid.elapsedSeconds!).toBeGreaterThan(0.5);
+    // 10 ms per step: the rate is below 100 steps/s, and the ETA is what is left at that rate
+    expect(mid.rate!).toBeGreaterThan(1);
+    expect(mid.rate!).toBeLessThan(100);
+    expect(mid.etaSeconds!).toBeCloseTo((120 - mid.done) / mid.rate!, 6);
     // the self-test keeps no checkpoint, so the resume starts over and logs steps 1..120 again: once each
     const loss = lab.repo.metrics(a.id).find((m) => m.name === 'train/loss');
     expect(loss?.steps).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));

@@ -2,7 +2,7 @@
 // when malformed), heat map and curve traces oriented α rows × δ columns.
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../preload/contract';
-import { curveTraces, formatEta, heatmapTrace, latestByParent, parseNumberList, pfidGrid } from '../../renderer/src/lib/sweep-data';
+import { curveTraces, heatmapTrace, latestByParent, parseNumberList, pfidGrid } from '../../renderer/src/lib/sweep-data';
 
 const result: JsonObject = {
   extractorId: 'lab-1', rfid: 5, pfidMean: 7.5, alphas: [0.3, 0.9], deltasAbs: [6, 19], deltasShare: [0.1, 0.3],
@@ -59,11 +59,5 @@ describe('misc', () => {
     const r = (id: number, parentId: number | null) => ({ id, parentId }) as Parameters<typeof latestByParent>[0][number];
     const m = latestByParent([r(3, 1), r(5, 1), r(4, 2), r(6, null)]);
     expect([...m.entries()].map(([k, v]) => [k, v.id])).toEqual([[1, 5], [2, 4]]);
-  });
-  it('formatEta', () => {
-    expect(formatEta(null)).toBe('—');
-    expect(formatEta(42.4)).toBe('42 s');
-    expect(formatEta(125)).toBe('2 min 5 s');
-    expect(formatEta(7260)).toBe('2 h 1 min');
   });
 });

@@ -1,7 +1,7 @@
 // The headless study end to end on the real engine (smoke plan): every stage runs as queued jobs; the
 // report's numbers are the database's; its correlations use only the study's runs, so an extra
 // evaluation at another N leaves them unchanged; figures are vector SVG + PNG; gates and verdict say
-// the smoke models are too weak; a second run reuses everything.
+// the smoke models are too weak; a second run reuses everything, even after the user edits every tag.
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STUDY_PLANS, runStudy } from '../../main/host/study';
@@ -99,10 +99,14 @@ describe('toklab study (smoke plan)', () => {
     const runs = (await lab.listRuns({})).length;
     const extra = await lab.startJob({ kind: 'eval-tokenizer', spec: { tokenizer: report.tokenizers[0].runId, alphas: plan.sweep.alphas, deltas: plan.sweep.deltas, deltaMode: 'abs', n: 50, seed: 0, minExtractorAccuracy: 0 } });
     expect((await lab.waitForRun(extra.id)).status).toBe('done');
+    // the user retags every study run (or clears the tags): the resume still finds every finished step
+    for (const r of data.runs) await lab.setRunTags(r.id, r.id % 2 ? [] : ['mine']);
     const again = await runStudy(lab, plan, () => {});
     expect((await lab.listRuns({})).length).toBe(runs + 1);
     const report2 = JSON.parse(readFileSync(again.files.find((f) => f.endsWith('report.json'))!, 'utf8')) as StudyReportJson;
     expect(report2.tokenizers).toEqual(report.tokenizers);
+    expect(again.runs.map((r) => r.id).sort()).toEqual(data.runs.map((r) => r.id).sort());
+    expect(report2.stages).toEqual(report.stages);
     for (const [i, c] of report2.correlations.entries()) {
       expect(c.coefficients).toEqual(report.correlations[i].coefficients);
       expect(c.scoreRunIds).not.toContain(extra.id);

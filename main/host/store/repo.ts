@@ -222,7 +222,25 @@ export class Repo {
     };
     add('runs.kind = ?', q.kind);
     add('runs.status = ?', q.status);
-    add('EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = runs.id AND t.tag = ?)', q.tag);
+    // tags and free text: case-insensitive substrings ("quick" finds "study:quick-shapes"); config values, not keys
+    add("EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = runs.id AND instr(lower(t.tag), lower(?)) > 0)", q.tag);
+    if (q.search !== undefined && q.search.trim() !== '') {
+      const needle = q.search.trim().toLowerCase();
+      where.push(
+        `(instr(lower(runs.name), ?) > 0 OR instr(lower(runs.notes), ?) > 0 OR EXISTS (SELECT 1 FROM json_tree(runs.config) j WHERE j.type NOT IN ('object', 'array') AND instr(lower(CAST(j.value AS TEXT)), ?) > 0)
+          OR CAST(runs.id AS TEXT) = ?
+          OR EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = runs.id AND instr(lower(t.tag), ?) > 0))`,
+      );
+      args.push(needle, needle, needle, needle, needle);
+    }
+    if (q.datasetId !== undefined) {
+      where.push('runs.dataset_id = ?');
+      args.push(q.datasetId);
+    }
+    if (q.parentId !== undefined) {
+      where.push('runs.parent_id = ?');
+      args.push(q.parentId);
+    }
     const sql = `${RUN_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY runs.id DESC LIMIT ?`;
     args.push(q.limit ?? 500);
     return (this.db.prepare(sql).all(...args) as RunRow[]).map(toRun);
@@ -426,6 +444,22 @@ export class Repo {
 
   datasetNameTaken(name: string): boolean {
     return this.s.datasetByName.get(name) !== undefined;
+  }
+
+  /** The run recorded for a study step at this spec hash, if any. */
+  studyStep(study: string, step: string, specHash: string): number | null {
+    const r = this.db.prepare(`SELECT run_id FROM study_steps WHERE study = ? AND step = ? AND spec_hash = ?`).get(study, step, specHash) as { run_id: number } | undefined;
+    return r ? r.run_id : null;
+  }
+
+  /** Records (or moves) a study step to a run: the step's identity is (study, step, spec hash), never a tag. */
+  setStudyStep(study: string, step: string, specHash: string, runId: number): void {
+    this.db.prepare(`INSERT INTO study_steps (study, step, spec_hash, run_id) VALUES (?, ?, ?, ?) ON CONFLICT (study, step, spec_hash) DO UPDATE SET run_id = excluded.run_id`).run(study, step, specHash, runId);
+  }
+
+  /** Every run recorded for a study with its step name, in run id order. */
+  studyRuns(study: string): { runId: number; step: string }[] {
+    return (this.db.prepare(`SELECT run_id, step FROM study_steps WHERE study = ? ORDER BY run_id`).all(study) as { run_id: number; step: string }[]).map((r) => ({ runId: r.run_id, step: r.step }));
   }
 
   listDatasets(): Dataset[] {

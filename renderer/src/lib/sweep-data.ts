@@ -129,14 +129,6 @@ export function latestByParent(runs: RunSummary[]): Map<number, RunSummary> {
   return out;
 }
 
-export function formatEta(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—';
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-}
-
 /** "key=value · …" of a score's provenance, for `.prov` lines and tooltips. */
 export function provText(p: JsonObject | null | undefined, keys?: string[]): string {
   if (!p) return '';
