@@ -63,6 +63,10 @@ const SCORE_LABELS: Record<string, string> = {
   'eval/rfid': 'rFID',
   'eval/rkid': 'rKID',
   'eval/pfid_mean': 'pFID mean',
+  'eval/pfid': 'pFID',
+  'eval/pkid': 'pKID',
+  'eval/perplexity': 'perplexity (eval)',
+  'eval/recon_acc': 'recon acc (eval)',
   'eval/psnr': 'PSNR (eval)',
   'eval/ssim': 'SSIM (eval)',
   'eval/usage': 'usage (eval)',
@@ -73,7 +77,18 @@ const SCORE_LABELS: Record<string, string> = {
   'gen/recall': 'recall',
 };
 
-export const scoreLabel = (metric: string): string => SCORE_LABELS[metric] ?? metric;
+/**
+ * The metric of a score column. The host keys a row's scores by column, which is the metric plus
+ * what splits it further: `gen/gfid @cfg 1.5` (one gFID per guidance scale), `eval/pfid α 0.5 δ 4`.
+ */
+export const scoreBase = (column: string): string => column.split(' ')[0];
+
+/** "gen/gfid @cfg 1.5" → "gFID @cfg 1.5". */
+export function scoreLabel(column: string): string {
+  const base = scoreBase(column);
+  const rest = column.slice(base.length);
+  return `${SCORE_LABELS[base] ?? base}${rest}`;
+}
 
 const DEFAULTS: Record<'all' | 'tokenizer' | 'generator', string[]> = {
   tokenizer: ['id', 'name', 'status', 'progress', 'config:preset', 'K', 'config:lp.alpha', 'config:lp.beta', 'config:epochs', 'score:tokenizer/psnr', 'score:eval/rfid', 'score:eval/pfid_mean', 'tags'],
@@ -100,6 +115,21 @@ export function columnFor(id: string): ColumnDef {
   return { id, label: id, title: id, group: 'run', numeric: false };
 }
 
+/**
+ * The shown columns with a metric the rows have only split replaced by its splits: the default
+ * `score:gen/gfid` becomes `score:gen/gfid @cfg 0`, `score:gen/gfid @cfg 1.5` (in that order) when
+ * those are the columns on offer. A metric with no score anywhere stays (its cells show —).
+ */
+export function expandColumns(shown: string[], available: string[]): string[] {
+  const have = new Set(available);
+  const out: string[] = [];
+  for (const id of shown) {
+    const splits = id.startsWith('score:') && !have.has(id) ? available.filter((a) => a.startsWith('score:') && a !== id && scoreBase(a.slice(6)) === id.slice(6)) : [];
+    for (const c of splits.length ? splits : [id]) if (!out.includes(c)) out.push(c);
+  }
+  return out;
+}
+
 /** Every column on offer for these rows (plus the defaults, so a default column never vanishes from the picker). */
 export function availableColumns(rows: RunRow[], kind: RunKind | ''): ColumnDef[] {
   const config = new Set<string>();
@@ -112,9 +142,10 @@ export function availableColumns(rows: RunRow[], kind: RunKind | ''): ColumnDef[
   }
   for (const id of defaultColumns(kind)) {
     if (id.startsWith('config:')) config.add(id.slice(7));
-    if (id.startsWith('score:')) scores.add(id.slice(6));
+    // a default metric the rows have only split (gFID per CFG scale) is offered as its splits
+    if (id.startsWith('score:') && ![...scores].some((k) => scoreBase(k) === id.slice(6))) scores.add(id.slice(6));
   }
-  const sorted = (s: Set<string>): string[] => [...s].sort((a, b) => a.localeCompare(b));
+  const sorted = (s: Set<string>): string[] => [...s].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
   return [
     ...RUN_COLUMNS,
     K_COLUMN,
