@@ -1,17 +1,15 @@
 // The current hash route as reactive state. Opening a run or a comparison pushes a history entry
 // (so back/forward move between them); the page navigation replaces the current one, as before.
+import { PAGES, type PageName } from '../../../preload/contract';
 import { parseHash, type Route } from './route';
 
-export const PAGE_NAMES = ['Datasets', 'Tokenizers', 'Sweeps', 'Generate', 'Analysis', 'Runs'] as const;
-export type PageName = (typeof PAGE_NAMES)[number];
-
 class Router {
-  route = $state<Route>(parseHash(location.hash, PAGE_NAMES));
+  route = $state<Route>(parseHash(location.hash, PAGES));
 
   constructor() {
     // back/forward fire popstate (and hashchange where only the fragment differs); both re-read the address
     const sync = (): void => {
-      const next = parseHash(location.hash, PAGE_NAMES);
+      const next = parseHash(location.hash, PAGES);
       if (JSON.stringify(next) !== JSON.stringify(this.route)) this.route = next;
     };
     window.addEventListener('hashchange', sync);
@@ -29,7 +27,7 @@ class Router {
     if (location.hash === h) return;
     if (opts.replace) history.replaceState(null, '', url);
     else history.pushState(null, '', url);
-    this.route = parseHash(h, PAGE_NAMES);
+    this.route = parseHash(h, PAGES);
   }
 }
 
