@@ -11,6 +11,7 @@ import {
   cellValue,
   codebookK,
   defaultColumns,
+  expandColumns,
   filterRows,
   formatDelta,
   groupRows,
@@ -20,6 +21,7 @@ import {
   offProtocol,
   resetColumns,
   saveColumns,
+  scoreLabel,
   sortRows,
   toggleColumn,
   type ColumnContext,
@@ -84,6 +86,22 @@ describe('columns', () => {
     const ids = availableColumns([row(1, { config: { 'lp.alpha': 0.5, 'model.widths': '[16,32]' }, scores: { 'eval/usage': score(1) }, last: { 'train/loss': 0.3 } })], 'tokenizer').map((c) => c.id);
     for (const c of ['config:lp.alpha', 'config:model.widths', 'score:eval/usage', 'last:train/loss', 'score:eval/rfid', 'config:preset', 'id', 'status']) expect(ids).toContain(c);
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('a default metric the host splits (gFID per CFG scale) becomes its splits, in numeric order', () => {
+    const rows = [row(1, { kind: 'generator', scores: { 'gen/gfid @cfg 10': score(30), 'gen/gfid @cfg 1.5': score(40), 'gen/gfid @cfg 0': score(50), 'gen/is @cfg 0': score(2) } })];
+    const available = availableColumns(rows, 'generator').map((c) => c.id);
+    // the bare default is not offered beside its splits (it would always be empty)
+    expect(available).not.toContain('score:gen/gfid');
+    const shown = expandColumns(defaultColumns('generator'), available);
+    const at = shown.indexOf('score:gen/gfid @cfg 0');
+    expect(shown.slice(at, at + 3)).toEqual(['score:gen/gfid @cfg 0', 'score:gen/gfid @cfg 1.5', 'score:gen/gfid @cfg 10']);
+    expect(shown).not.toContain('score:gen/is @cfg 0'); // another metric's split is not pulled in
+    // with no gFID anywhere the default column stays, empty
+    expect(expandColumns(['id', 'score:gen/gfid'], availableColumns([row(2)], 'generator').map((c) => c.id))).toEqual(['id', 'score:gen/gfid']);
+    expect(scoreLabel('gen/gfid @cfg 1.5')).toBe('gFID @cfg 1.5');
+    expect(scoreLabel('eval/pfid_mean')).toBe('pFID mean');
+    expect(scoreLabel('eval/unheard_of')).toBe('eval/unheard_of');
   });
 
   it('K comes from overrides.K, else from the preset’s name', () => {
