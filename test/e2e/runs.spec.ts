@@ -63,7 +63,14 @@ test('tracks, sorts, searches, compares, annotates and deletes runs', async ({ p
     await page.getByLabel('search runs').fill('');
     await expect.poll(async () => (await rowIds(page)).length).toBe(6);
 
-    // ---- compare the two tokenizers: only the keys that differ ----
+    // ---- shift-click selects a range; then compare the two tokenizers: only the keys that differ ----
+    const top = await rowIds(page);
+    await page.getByRole('checkbox', { name: `select run ${top[0]}` }).click();
+    await page.getByRole('checkbox', { name: `select run ${top[3]}` }).click({ modifiers: ['Shift'] });
+    await expect(page.getByTestId('selected-count')).toHaveText('4 selected');
+    for (const id of top.slice(0, 4)) await expect(table.locator(`tr[data-run-id="${id}"]`)).toHaveAttribute('aria-selected', 'true');
+    await expect(table.locator(`tr[data-run-id="${top[4]}"]`)).toHaveAttribute('aria-selected', 'false');
+    await page.getByRole('button', { name: 'Clear selection' }).click();
     await page.getByRole('checkbox', { name: `select run ${a}` }).check();
     await page.getByRole('checkbox', { name: `select run ${b}` }).check();
     await page.getByRole('button', { name: /^Compare/ }).click();
