@@ -185,15 +185,28 @@ export interface DeleteResult {
 
 export interface ImportReport {
   source: string;
+  /** The source lab's identity: what this home records as the origin of every row it took from it. */
+  sourceLab: string;
   datasets: { added: number; existing: number };
   runs: { added: number; existing: number };
+  sweeps: { added: number; existing: number };
   metrics: number;
   scores: number;
   artifacts: number;
   /** Files copied into this home. */
   files: number;
-  /** Source run id → run id in this home, for every run of the source. */
+  /** Source run id → run id in this home, for every run of the source that is here now (added or already here); skipped runs are absent. */
   runIds: Record<string, number>;
+  /** Source dataset id → dataset id in this home. */
+  datasetIds: Record<string, number>;
+  /** Datasets added under another name: a different dataset here already had theirs. */
+  renamed: { sourceId: number; from: string; to: string }[];
+  /** Runs left in the source, with the reason (not finished yet, or waiting for a run that is not). A later import takes them. */
+  skipped: { sourceId: number; name: string; kind: RunKind; status: RunStatus; reason: string }[];
+  /** pid of the live toklab that holds the source's queue (its running runs were skipped), or null. */
+  sourceBusy: number | null;
+  /** Things imported but worth knowing (an artifact file missing in the source, a reference left as it was, …). */
+  warnings: string[];
 }
 
 export type FigureFormat = 'png' | 'svg' | 'pdf';

@@ -34,7 +34,7 @@ import { engineEnv, forkLauncher } from './engine-channel';
 import { exportFigure, exportTable } from './exports';
 import { ensureHome } from './home';
 import { jobPrep, prepareJob } from './job-prep';
-import { importLab } from './lab-import';
+import { finishPendingImports, importLab } from './lab-import';
 import { clearDeletedFolders, compareRuns, deleteRun, listRunRows, runDependents } from './run-table';
 import { openDb, SCHEMA_VERSION } from './store/db';
 import type { JobRow } from './store/repo';
@@ -97,6 +97,12 @@ export class Lab implements LabApi {
     ensureHome(opts.home);
     clearDeletedFolders(opts.home);
     this.repo = new Repo(openDb(join(opts.home, 'lab.db'), opts.nativeBinding));
+    // an import that stopped between its commit and its folder renames: finish them before anything reads the rows
+    try {
+      for (const note of finishPendingImports(this.repo, opts.home)) process.stderr.write(`toklab: import: ${note}\n`);
+    } catch (e) {
+      process.stderr.write(`toklab: could not finish an earlier import's folder moves (${(e as Error).message}); run that import again.\n`);
+    }
     const n = Math.max(1, Math.min(64, Math.floor(opts.engines ?? 1)));
     const launcher = opts.launcher ?? forkLauncher(opts.home, undefined, engineEnv(n));
     this.slots = Array.from({ length: n }, (_, i) => ({
@@ -321,8 +327,11 @@ export class Lab implements LabApi {
   }
 
   async importLab(home: string): Promise<ImportReport> {
-    const r = importLab(this.repo, this.opts.home, home);
-    void this.pump();
+    // imports rows and files only: nothing is queued, so there is nothing to pump
+    const r = importLab(this.repo, this.opts.home, home, { nativeBinding: this.opts.nativeBinding });
+    // the pages refresh what they show (runs already here are sent too: the report does not tell them apart)
+    if (r.runs.added) for (const id of Object.values(r.runIds)) this.emit({ type: 'run', run: this.repo.getRun(id) });
+    if (r.datasets.added) for (const id of Object.values(r.datasetIds)) this.emit({ type: 'dataset', dataset: this.repo.getDataset(id) });
     return r;
   }
 

@@ -162,13 +162,72 @@ export function longestFirst<C extends { t: { steps: number } }>(chains: C[]): (
 }
 
 /** Runs (or resumes) the study and writes its report under exports/. */
-export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<StudyData> {
+/** Thrown for a step a partial run (`only`) may not start and that is not done in this lab home. */
+class NotSelected extends Error {
+  constructor(readonly step: string) {
+    super(`study step ${step} is not done in this lab home, and this run is limited to other steps: import the lab home of the task that runs it first`);
+  }
+}
+
+export interface StudyOptions {
+  /**
+   * Run only the steps this accepts (a Slurm task runs one chain's steps); other steps are used when
+   * done here (imported from the tasks that ran them), and the chains that need a missing one stop.
+   * A partial run writes no report and computes no correlations.
+   */
+  only?: (step: string) => boolean;
+  /** Start nothing: every step must be done here already (after `toklab slurm collect`); a missing one is named. */
+  reuseOnly?: boolean;
+}
+
+/** The step names of one tokenizer chain of a plan: `tokenizer-k64-s0`, then its eval, generators and gFID. */
+export function studySteps(plan: StudyPlan): { prep: string[]; tokenizers: { key: string; seed: number; train: string; rest: string[] }[] } {
+  return {
+    prep: ['dataset', 'feature-net'],
+    tokenizers: plan.tokenizers.flatMap((t) =>
+      t.seeds.map((seed) => {
+        const gens = plan.generators.filter((g) => g.tokenizers === 'all' || seed === t.seeds[0]);
+        return {
+          key: t.key,
+          seed,
+          train: `tokenizer-${t.key}-s${seed}`,
+          rest: [`eval-${t.key}-s${seed}`, ...gens.flatMap((g) => [`generator-${t.key}-s${seed}-${g.arch}`, `gfid-${t.key}-s${seed}-${g.arch}`])],
+        };
+      }),
+    ),
+  };
+}
+
+export async function runStudy(lab: Lab, plan: StudyPlan, log: Log, opts: StudyOptions = {}): Promise<StudyData> {
+  const selected = opts.only ?? ((): boolean => !opts.reuseOnly);
+  const partial = opts.only !== undefined;
   const t0 = Date.now();
   const id = `${plan.name}:${plan.dataset.source}`;
+  const ds = plan.dataset;
+  const dsName = ds.source === 'shapes' ? `study-shapes-${ds.resolution}-${ds.trainCount}` : `study-mnist-${ds.resolution}`;
   // A step's identity is (study, step, hash of the job's spec), recorded in study_steps: a changed plan
   // reruns the steps it changed, and no tag edit can hide a finished step from a resume. The tags are
   // only labels for the Runs page.
-  const specHash = (req: StartJobRequest): string => createHash('sha256').update(JSON.stringify([req.kind, req.spec])).digest('hex').slice(0, 10);
+  // The hash names other steps by step, not by run or dataset id: ids change when a lab is imported
+  // (`toklab import`, `toklab slurm collect`), and the merged lab must still find every step.
+  const stepOfRun = new Map<number, string>();
+  const sha = (v: unknown): string => createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 10);
+  const canonical = (spec: JsonObject): JsonObject => {
+    const out: JsonObject = { ...spec };
+    if (typeof spec.dataset === 'number') out.dataset = `dataset:${dsName}`;
+    for (const k of ['tokenizer', 'generator'] as const) {
+      const v = spec[k];
+      if (typeof v === 'number') {
+        const ref = stepOfRun.get(v);
+        if (!ref) throw new Error(`study step refers to run ${v}, which is not a step of this study`);
+        out[k] = `step:${ref}`;
+      }
+    }
+    return out;
+  };
+  const specHash = (req: StartJobRequest): string => sha([req.kind, canonical(req.spec)]);
+  /** The hash studies begun before study_steps tagged their runs with (raw ids). */
+  const legacyHash = (req: StartJobRequest): string => sha([req.kind, req.spec]);
   let submitted = 0;
   let finished = 0;
   const usable = (r: RunSummary): boolean => r.status === 'done' || r.status === 'queued' || r.status === 'running';
@@ -180,11 +239,21 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<Stu
     let prior = recorded !== null ? lab.repo.getRun(recorded) : undefined;
     if (!prior || !usable(prior)) {
       // studies begun before study_steps existed found their steps by this tag: adopt such a run once
-      const legacy = (await lab.listRuns({ tag: `study:${id}:${step}#${hash}` })).find((r) => usable(r) && r.tags.includes(`study:${id}:${step}#${hash}`));
+      const oldTag = `study:${id}:${step}#${legacyHash(req)}`;
+      const legacy = (await lab.listRuns({ tag: oldTag })).find((r) => usable(r) && r.tags.includes(oldTag));
       if (legacy) lab.repo.setStudyStep(id, step, hash, legacy.id);
       prior = legacy ?? (prior && usable(prior) ? prior : undefined);
     }
     if (prior && usable(prior)) return { run: prior, reused: prior.status === 'done' };
+    if (!selected(step)) throw new NotSelected(step);
+    // a step whose run was interrupted (a crash, a killed task) or cancelled continues from its checkpoint
+    if (recorded !== null) {
+      const stopped = lab.repo.getRun(recorded);
+      if (stopped.status === 'interrupted' || stopped.status === 'cancelled') {
+        log(`resuming: ${step} (run ${stopped.id}, ${stopped.status})`);
+        return { run: await lab.resumeRun(stopped.id), reused: false };
+      }
+    }
     const run = await lab.startJob({ ...req, name: `study ${plan.name} · ${step}` });
     lab.repo.setStudyStep(id, step, hash, run.id);
     await lab.setRunTags(run.id, ['study', `study:${id}`]);
@@ -193,14 +262,13 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<Stu
   const finish = async (step: string, queued: { run: RunSummary; reused: boolean }): Promise<RunSummary> => {
     const final = await lab.waitForRun(queued.run.id);
     if (final.status !== 'done') throw new Error(`study step ${step} (run ${final.id}) ended ${final.status}: ${final.error ?? ''}`);
+    stepOfRun.set(final.id, step);
     finished++;
     log(`${queued.reused ? 'reused' : 'done'}: ${step} (run ${final.id}) · ${finished}/${submitted} steps so far · ${duration((Date.now() - t0) / 1000)} elapsed`);
     return final;
   };
   const ensure = async (step: string, req: StartJobRequest): Promise<RunSummary> => finish(step, await submit(step, req));
 
-  const ds = plan.dataset;
-  const dsName = ds.source === 'shapes' ? `study-shapes-${ds.resolution}-${ds.trainCount}` : `study-mnist-${ds.resolution}`;
   let dataset = (await lab.listDatasets()).find((d) => d.name === dsName);
   if (!dataset) {
     const spec: JsonObject = ds.source === 'shapes' ? { source: 'shapes', name: dsName, resolution: ds.resolution, trainCount: ds.trainCount, valCount: ds.valCount, seed: ds.seed } : { source: 'mnist', name: dsName, resolution: ds.resolution, valShare: 0.1, seed: ds.seed };
@@ -235,32 +303,37 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<Stu
   const genPlans = (t: TokenizerPlan, seed: number): GeneratorPlan[] => plan.generators.filter((g) => g.tokenizers === 'all' || seed === t.seeds[0]);
   // the longest chains are queued first, so the last engine to finish is not the one that started the longest job last
   const byLength = longestFirst(chains);
+  const datasetId = dataset.id;
+  const chain = async (t: TokenizerPlan, seed: number, i: number): Promise<{ i: number; tok: StudyTokenizerRun; gens: StudyGeneratorRun[] }> => {
+    const spec: JsonObject = { dataset: datasetId, preset: t.preset, epochs: epochsFor(t.steps), batchSize: plan.batchSize, lr: plan.lr, warmup: warmupFor(t.steps), seed, lp: t.lp, anneal: t.anneal };
+    if (trainLimit) spec.trainLimit = trainLimit;
+    const run = await ensure(`tokenizer-${t.key}-s${seed}`, { kind: 'train-tokenizer', spec });
+    await featReady;
+    const ev = await ensure(`eval-${t.key}-s${seed}`, {
+      kind: 'eval-tokenizer',
+      spec: { tokenizer: run.id, alphas: plan.sweep.alphas, deltas: plan.sweep.deltas, deltaMode: 'abs', n: plan.sweep.n, seed: 0, minExtractorAccuracy: plan.minExtractorAccuracy },
+    });
+    const tok: StudyTokenizerRun = { key: t.key, seed, plan: t, run: await lab.getRun(run.id), evalRun: await lab.getRun(ev.id) };
+    const gens = await Promise.all(
+      genPlans(t, seed).map(async (g): Promise<StudyGeneratorRun> => {
+        const genEpochs = Math.max(1, Math.round(g.steps / genStepsPerEpoch));
+        const grun = await ensure(`generator-${t.key}-s${seed}-${g.arch}`, { kind: 'train-generator', spec: { tokenizer: run.id, arch: g.arch, preset: g.preset, epochs: genEpochs, batchSize: plan.batchSize, warmup: warmupFor(g.steps), seed: 0 } });
+        const gev = await ensure(`gfid-${t.key}-s${seed}-${g.arch}`, {
+          kind: 'eval-generator',
+          spec: { generator: grun.id, cfgScales: plan.gfid.cfgScales, nPerClass: plan.gfid.nPerClass, seed: 0, minExtractorAccuracy: plan.minExtractorAccuracy },
+        });
+        return { key: t.key, seed, arch: g.arch, tokenizerRunId: run.id, run: grun, evalRun: await lab.getRun(gev.id) };
+      }),
+    );
+    return { i, tok, gens };
+  };
   const unordered = await Promise.all(
-    byLength.map(async ({ t, seed, i }) => {
-      const spec: JsonObject = { dataset: dataset.id, preset: t.preset, epochs: epochsFor(t.steps), batchSize: plan.batchSize, lr: plan.lr, warmup: warmupFor(t.steps), seed, lp: t.lp, anneal: t.anneal };
-      if (trainLimit) spec.trainLimit = trainLimit;
-      const run = await ensure(`tokenizer-${t.key}-s${seed}`, { kind: 'train-tokenizer', spec });
-      await featReady;
-      const ev = await ensure(`eval-${t.key}-s${seed}`, {
-        kind: 'eval-tokenizer',
-        spec: { tokenizer: run.id, alphas: plan.sweep.alphas, deltas: plan.sweep.deltas, deltaMode: 'abs', n: plan.sweep.n, seed: 0, minExtractorAccuracy: plan.minExtractorAccuracy },
-      });
-      const tok: StudyTokenizerRun = { key: t.key, seed, plan: t, run: await lab.getRun(run.id), evalRun: await lab.getRun(ev.id) };
-      const gens = await Promise.all(
-        genPlans(t, seed).map(async (g): Promise<StudyGeneratorRun> => {
-          const genEpochs = Math.max(1, Math.round(g.steps / genStepsPerEpoch));
-          const grun = await ensure(`generator-${t.key}-s${seed}-${g.arch}`, { kind: 'train-generator', spec: { tokenizer: run.id, arch: g.arch, preset: g.preset, epochs: genEpochs, batchSize: plan.batchSize, warmup: warmupFor(g.steps), seed: 0 } });
-          const gev = await ensure(`gfid-${t.key}-s${seed}-${g.arch}`, {
-            kind: 'eval-generator',
-            spec: { generator: grun.id, cfgScales: plan.gfid.cfgScales, nPerClass: plan.gfid.nPerClass, seed: 0, minExtractorAccuracy: plan.minExtractorAccuracy },
-          });
-          return { key: t.key, seed, arch: g.arch, tokenizerRunId: run.id, run: grun, evalRun: await lab.getRun(gev.id) };
-        }),
-      );
-      return { i, tok, gens };
-    }),
+    byLength.map(async ({ t, seed, i }) => chain(t, seed, i).catch((e: unknown) => {
+      if (e instanceof NotSelected && partial) return null;
+      throw e;
+    })),
   );
-  const results = unordered.sort((a, b) => a.i - b.i);
+  const results = unordered.filter((r) => r !== null).sort((a, b) => a.i - b.i);
   const toks: StudyTokenizerRun[] = results.map((r) => r.tok);
   const gens: StudyGeneratorRun[] = plan.generators.flatMap((g) => results.flatMap((r) => r.gens.filter((x) => x.arch === g.arch)));
 
@@ -268,6 +341,10 @@ export async function runStudy(lab: Lab, plan: StudyPlan, log: Log): Promise<Stu
   const tokIds = toks.map((t) => t.run.id);
   const scoreRunIds = [...toks.map((t) => t.evalRun.id), ...gens.map((g) => g.evalRun.id)];
   const correlations: StudyData['correlations'] = [];
+  if (partial) {
+    log(`partial run done: ${finished} step${finished === 1 ? '' : 's'} (no report; collect the task homes and run the study there for it)`);
+    return { plan, home: lab.opts.home, dataset, featureNet: await featReady.catch(() => null as unknown as RunDetail), tokenizers: toks, generators: gens, correlations, runs: [], steps: {}, wallSeconds: (Date.now() - t0) / 1000, files: [] };
+  }
   for (const arch of [...new Set(plan.generators.map((g) => g.arch))])
     for (const cfg of plan.gfid.cfgScales)
       for (const x of ['eval/pfid_mean', 'eval/rfid']) {

@@ -30,6 +30,22 @@ export function acquireRunLock(runDir: string): WorkerLock | { heldBy: number } 
   return acquirePidLock(join(runDir, '.writer.lock'));
 }
 
+/** One `toklab import` at a time into a lab home (its staging folders and journal are per home). */
+export function acquireImportLock(home: string): WorkerLock | { heldBy: number } {
+  return acquirePidLock(join(home, 'import.lock'));
+}
+
+/** The pid of the live process that holds the lab home's queue, or null (no lock, or its process is gone). Only reads. */
+export function queueHolder(home: string): number | null {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(home, 'worker.lock'), 'utf8'));
+  } catch {
+    return null;
+  }
+  return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : null;
+}
+
 function acquirePidLock(file: string): WorkerLock | { heldBy: number } {
   if (held.has(file)) return { heldBy: process.pid };
   for (let attempt = 0; attempt < 2; attempt++) {

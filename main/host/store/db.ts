@@ -4,9 +4,10 @@ import Database from 'better-sqlite3';
 import * as m0001 from './migrations/0001-init';
 import * as m0002 from './migrations/0002-job-deps';
 import * as m0003 from './migrations/0003-study-steps';
+import * as m0004 from './migrations/0004-lab-origin';
 
 /** Index i holds migration i+1; append only. */
-const MIGRATIONS: readonly { up: string }[] = [m0001, m0002, m0003];
+const MIGRATIONS: readonly { up: string }[] = [m0001, m0002, m0003, m0004];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -1,0 +1,75 @@
+// `toklab slurm submit study --dry-run`: the batch scripts and sbatch lines, checked without a cluster.
+// Each stage is one job array; each task's exact command is written out (a task can be re-run by hand)
+// with the toklab version; the stages chain with afterok (prep → tokenizers) and aftercorr (tokenizer i
+// → its chain i); Slurm's states map onto the lab's run states.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { labState } from '../../main/host/slurm/cluster';
+import { downstream, studyTasks } from '../../main/host/slurm/plan';
+import { loadSubmission } from '../../main/host/slurm/submission';
+import { STUDY_PLANS, studySteps } from '../../main/host/study';
+import { APP_VERSION } from '../../main/host/version';
+import { cleanupsAfterEach, tempHome } from './helpers';
+
+const later = cleanupsAfterEach();
+const ROOT = join(__dirname, '../..');
+
+describe('slurm plan', () => {
+  it('splits the smoke study into prep, one tokenizer task per run and one chain task per run; every step once', () => {
+    const stages = studyTasks(STUDY_PLANS.smoke);
+    expect(stages.map((s) => s.name)).toEqual(['prep', 'tokenizers', 'chains']);
+    const s = studySteps(STUDY_PLANS.smoke);
+    const n = s.tokenizers.length;
+    expect(n).toBe(3);
+    expect(stages[1].tasks).toHaveLength(n);
+    expect(stages[2].tasks).toHaveLength(n);
+    const steps = stages.flatMap((st) => st.tasks.flatMap((t) => t.steps));
+    expect(new Set(steps).size).toBe(steps.length);
+    expect(steps).toContain('gfid-k64-s0-raster');
+    expect(stages[2].tasks[1].imports).toEqual(['prep', 'tok-1']);
+    expect(downstream({ stages }, 'tok-1').map((t) => t.id)).toEqual(['chain-1']);
+    expect(downstream({ stages }, 'prep').map((t) => t.id).sort()).toEqual(['chain-0', 'chain-1', 'chain-2', 'tok-0', 'tok-1', 'tok-2'].sort());
+  });
+
+  it('--dry-run writes the scripts and prints the chained sbatch lines without submitting', () => {
+    const t = tempHome();
+    later(t.cleanup);
+    const root = join(t.home, 'sub');
+    const out = execFileSync(process.execPath, [join(ROOT, 'bin/toklab.mjs'), '--home', t.home, 'slurm', 'submit', 'study', '--plan', 'smoke', '--partition', 'gpu', '--gres', 'gpu:1', '--time', '01:00:00', '--mem', '8G', '--array-limit', '2', '--root', root, '--dry-run'], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: '/usr/bin:/bin' }, // no sbatch needed (and none is called)
+    });
+    const lines = out.trim().split('\n');
+    expect(lines[0]).toMatch(/^# 7 tasks in 3 stages; scripts in .*\/scripts \(nothing submitted\)$/);
+    expect(lines.slice(1)).toEqual([
+      `prep=$(sbatch --parsable ${root}/scripts/prep.sbatch)`,
+      `tokenizers=$(sbatch --parsable --dependency=afterok:$prep ${root}/scripts/tokenizers.sbatch)`,
+      `chains=$(sbatch --parsable --dependency=aftercorr:$tokenizers ${root}/scripts/chains.sbatch)`,
+    ]);
+    const script = readFileSync(join(root, 'scripts/chains.sbatch'), 'utf8');
+    expect(script).toMatch(/^#!\/bin\/bash\n/);
+    for (const d of ['--array=0-2%2', '--partition=gpu', '--gres=gpu:1', '--time=01:00:00', '--mem=8G', '--cpus-per-task=1', `--output=${root}/logs/chains-%a.out`]) expect(script).toContain(`#SBATCH ${d}`);
+    expect(script).toContain(`# toklab ${APP_VERSION}: study --plan smoke --dataset shapes`);
+    // one exact, re-runnable command per array index
+    for (let i = 0; i < 3; i++) expect(script).toContain(`  ${i}) exec '${process.execPath}' '${join(ROOT, 'bin/toklab.mjs')}' slurm task --root '${root}' --task chain-${i} ;;`);
+    const sub = loadSubmission(root);
+    expect(sub.jobs).toEqual({});
+    expect(existsSync(join(root, 'tasks'))).toBe(true);
+  });
+
+  it('maps Slurm states onto run states: a task killed mid-way is failed, preempted is interrupted', () => {
+    const j = (state: string, reason = 'None') => ({ jobId: '1_0', state, reason });
+    expect(labState(j('PENDING', 'Dependency'), { started: false, finished: null }).status).toBe('queued');
+    expect(labState(j('PENDING', 'DependencyNeverSatisfied'), { started: false, finished: null }).note).toMatch(/resubmit/);
+    expect(labState(j('RUNNING'), { started: true, finished: null }).status).toBe('running');
+    expect(labState(j('CANCELLED'), { started: true, finished: null }).status).toBe('failed');
+    expect(labState(j('CANCELLED+'), { started: false, finished: null }).status).toBe('cancelled');
+    expect(labState(j('PREEMPTED'), { started: true, finished: null }).status).toBe('interrupted');
+    expect(labState(j('TIMEOUT'), { started: true, finished: null }).note).toMatch(/--time/);
+    expect(labState(j('COMPLETED'), { started: true, finished: 'done' }).status).toBe('done');
+    expect(labState(j('COMPLETED'), { started: true, finished: 'failed' }).status).toBe('failed');
+    expect(labState(undefined, { started: true, finished: null }).status).toBe('failed');
+  });
+});
