@@ -4,7 +4,8 @@
 // CLI's values with the runs without a score last both ways; tagging in the detail and finding the
 // run by a substring of the tag; comparing the two tokenizers (only differing config keys); notes
 // that survive a reload; the keyboard (↓, Enter opens #runs/ID, back returns, Space selects); and
-// deleting a tokenizer: refused while its evaluation depends on it, then with cascade, folders gone.
+// deleting a tokenizer: refused while its evaluation depends on it, then with cascade, folders gone;
+// importing another lab through the page, twice (the second adds nothing).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
@@ -17,13 +18,16 @@ const hashOf = (page: Page): Promise<string> => page.evaluate(() => location.has
 const rowIds = async (page: Page): Promise<number[]> => (await page.locator('[data-testid="run-table"] tbody tr[data-run-id]').evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute('data-run-id')))));
 
 test('tracks, sorts, searches, compares, annotates and deletes runs', async ({ page }) => {
-  test.setTimeout(300_000);
+  test.setTimeout(420_000); // the CLI prep is ~45 s on an idle 2-core machine, several times that when it is shared
   const home = tempLabHome();
   const { tokenizers: [a, b], evals: [evalA, evalB] } = prepTwoTokenizers(home);
   const rfid = (evalRun: number): number => {
     const run = JSON.parse(toklab(home, 'runs', 'show', String(evalRun), '--json')) as { scores: { metric: string; value: number }[] };
     return run.scores.find((s) => s.metric === 'eval/rfid')!.value;
   };
+  // a second lab with one self-test run, for Import lab…
+  const other = tempLabHome();
+  toklab(other, 'selftest', '--steps', '3');
   const rfidOf = new Map([[a, rfid(evalA)], [b, rfid(evalB)], [evalA, rfid(evalA)], [evalB, rfid(evalB)]]);
   const server = await startServe(home);
   try {
@@ -146,6 +150,21 @@ test('tracks, sorts, searches, compares, annotates and deletes runs', async ({ p
     expect(existsSync(join(home, 'runs', String(b)))).toBe(true);
     await page.reload();
     await expect.poll(() => rowIds(page)).not.toContain(a);
+
+    // ---- Import lab…: the other lab's run arrives; importing again adds nothing ----
+    const before = (await rowIds(page)).length;
+    await page.getByRole('button', { name: 'Import lab…' }).click();
+    const imp = page.getByRole('dialog', { name: 'Import another lab' });
+    await imp.getByLabel('lab home folder').fill(other);
+    await imp.getByRole('button', { name: 'Import', exact: true }).click();
+    const runsRow = imp.getByTestId('import-report').locator('tr[data-row="runs"]');
+    await expect(runsRow).toHaveText(/runs\s*1\s*0\s*0/);
+    await expect.poll(async () => (await rowIds(page)).length).toBe(before + 1);
+    await imp.getByRole('button', { name: 'Import', exact: true }).click();
+    await expect(runsRow).toHaveText(/runs\s*0\s*1\s*0/);
+    await imp.getByRole('button', { name: 'Close' }).click();
+    await expect(imp).toHaveCount(0);
+    expect((await rowIds(page)).length).toBe(before + 1);
   } finally {
     await server.stop();
   }
