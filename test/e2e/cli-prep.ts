@@ -1,4 +1,4 @@
-// Prepares lab state for the Sweeps and Generate e2e specs through the CLI (faster than clicking):
+// Prepares lab state for the Sweeps, Generate and Runs e2e specs through the CLI (faster than clicking):
 // a tiny 16 px shapes dataset, a one-epoch tokenizer and, when asked, a one-epoch generator.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -31,4 +31,19 @@ export function prepTokenizer(home: string): number {
 export function prepGenerator(home: string): number {
   const tok = prepTokenizer(home);
   return runId(toklab(home, 'train', 'generator', '--tokenizer', String(tok), '--epochs', '1'));
+}
+
+/**
+ * For the Runs tracker: dataset 1, tokenizer A (1 epoch, no LP) and tokenizer B (2 epochs, LP α 0.5),
+ * each evaluated once at the same protocol (rFID and a one-cell pFID grid on 32 held-out images).
+ */
+export function prepTwoTokenizers(home: string): { tokenizers: [number, number]; evals: [number, number] } {
+  const a = prepTokenizer(home);
+  const b = runId(toklab(home, 'train', 'tokenizer', '--dataset', '1', '--preset', 'vq-f4-k64', '--epochs', '2', '--train-limit', '128', '--lp', 'alpha=0.5'));
+  const evals = [a, b].map((t) => {
+    const r = JSON.parse(toklab(home, 'eval', 'tokenizer', String(t), '--alpha', '0.5', '--delta', '4', '--n', '32', '--json')) as { id: number; status: string };
+    if (r.status !== 'done') throw new Error(`evaluation of tokenizer ${t} ended ${r.status}`);
+    return r.id;
+  });
+  return { tokenizers: [a, b], evals: [evals[0], evals[1]] };
 }

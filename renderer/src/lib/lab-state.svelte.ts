@@ -16,6 +16,8 @@ export class LabState {
   revision = $state(0);
   /** Bumped per run on its run/artifact/score events; one run's detail view reloads only on its own. */
   runRevision = $state<Record<number, number>>({});
+  /** Runs deleted this session (the 'deleted' event), so lists drop them before their next reload. */
+  deleted = $state.raw<ReadonlySet<number>>(new Set());
 
   active = $derived(this.runs.filter((r) => r.status === 'running'));
   queued = $derived(this.runs.filter((r) => r.status === 'queued'));
@@ -55,9 +57,17 @@ export class LabState {
       case 'run': {
         const i = this.runs.findIndex((r) => r.id === e.run.id);
         this.runs = i < 0 ? [e.run, ...this.runs] : this.runs.map((r) => (r.id === e.run.id ? e.run : r));
+        // SQLite may hand a deleted run's id (the highest) to the next run
+        if (this.deleted.has(e.run.id)) this.deleted = new Set([...this.deleted].filter((id) => id !== e.run.id));
         this.bump(e.run.id);
         break;
       }
+      case 'deleted':
+        this.runs = this.runs.filter((r) => r.id !== e.runId);
+        this.deleted = new Set([...this.deleted, e.runId]);
+        delete this.progress[e.runId];
+        this.bump(e.runId);
+        break;
       case 'progress':
         this.progress[e.runId] = e.progress;
         break;
