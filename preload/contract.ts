@@ -143,7 +143,7 @@ export interface RunRow extends RunSummary {
   scores: Record<string, RowScore>;
   /** The last value of each logged metric series (train/loss, …). */
   last: Record<string, number>;
-  /** Runs that depend on this one (children, queued jobs waiting for it, datasets it built). */
+  /** Runs that depend on this one directly (children, queued jobs waiting for it, runs on a dataset it built); `runDependents` gives the whole cascade. */
   dependents: number;
 }
 

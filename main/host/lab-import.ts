@@ -715,7 +715,7 @@ class Importer {
       const runMap = new Map<number, number>();
       const datasetMap = new Map<number, number>();
       const datasetPaths = new Map<string, string>();
-      let nextRun = ((db.prepare(`SELECT max(id) AS m FROM runs`).get() as { m: number | null }).m ?? 0) + 1;
+      let nextRun = this.repo.nextId('runs');
       for (const r of this.runs) {
         const dec = plan.runs.get(r.id);
         if (!dec) continue;
@@ -724,7 +724,7 @@ class Importer {
           runMap.set(r.id, nextRun++);
         } else runMap.set(r.id, dec.existing);
       }
-      let nextDataset = ((db.prepare(`SELECT max(id) AS m FROM datasets`).get() as { m: number | null }).m ?? 0) + 1;
+      let nextDataset = this.repo.nextId('datasets');
       const newDatasetPath = new Map<number, string>();
       for (const d of this.datasets) {
         const dec = plan.datasets.get(d.id) as Decision;

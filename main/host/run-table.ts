@@ -279,6 +279,8 @@ export function deleteRun(repo: Repo, home: string, id: number, req: DeleteReque
       repo.db.prepare(`UPDATE datasets SET run_id = NULL WHERE run_id IN (${ph})`).run(...order);
       for (const x of order) repo.db.prepare(`DELETE FROM runs WHERE id = ?`).run(x);
       for (const d of datasets) repo.db.prepare(`DELETE FROM datasets WHERE id = ?`).run(d.id);
+      repo.raiseIdFloor('runs', Math.max(...order));
+      if (datasets.length) repo.raiseIdFloor('datasets', Math.max(...datasets.map((d) => d.id)));
     })();
   } catch (e) {
     for (const m of moved.reverse()) if (existsSync(m.to)) renameSync(m.to, m.from);

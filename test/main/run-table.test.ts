@@ -126,6 +126,14 @@ describe('delete', () => {
     expect(existsSync(join(home, 'runs', String(tokB)))).toBe(true);
   });
 
+  it('never hands a deleted run id to a new run', async () => {
+    const { lab, home } = openLab();
+    const { gen } = seed(lab, home);
+    await lab.deleteRun(gen, {});
+    const next = lab.repo.createRun({ kind: 'tokenizer', jobKind: 'train-tokenizer', name: 'after', config: {}, seed: 0, appVersion: 'test' });
+    expect(next.id).toBe(gen + 1);
+  });
+
   it('refuses a running run, and a failed transaction puts the folder back', async () => {
     const { lab, home } = openLab();
     const { tokB, evB } = seed(lab, home);

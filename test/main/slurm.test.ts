@@ -90,7 +90,7 @@ describe.skipIf(reason !== null)('toklab slurm (single-node cluster)', () => {
     expect((await byId()).get('chain-2')!.attempts).toBe(2);
 
     // collect: everything now; the report comes from the merged home; a second collect adds nothing
-    const second = JSON.parse(toklab('slurm', 'collect', '--json')) as typeof first & { imported: { task: string; runsAdded: number }[] };
+    const second = JSON.parse(toklab('slurm', 'collect', '--json')) as Omit<typeof first, 'imported'> & { imported: { task: string; runsAdded: number }[] };
     expect(second.waiting).toEqual([]);
     expect(second.report.some((f) => f.endsWith('report.json'))).toBe(true);
     const runsAfter = JSON.parse(toklab('runs', 'list', '--json')) as { id: number }[];

@@ -5,9 +5,10 @@ import * as m0001 from './migrations/0001-init';
 import * as m0002 from './migrations/0002-job-deps';
 import * as m0003 from './migrations/0003-study-steps';
 import * as m0004 from './migrations/0004-lab-origin';
+import * as m0005 from './migrations/0005-id-floor';
 
 /** Index i holds migration i+1; append only. */
-const MIGRATIONS: readonly { up: string }[] = [m0001, m0002, m0003, m0004];
+const MIGRATIONS: readonly { up: string }[] = [m0001, m0002, m0003, m0004, m0005];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -140,8 +140,8 @@ export class Repo {
   constructor(readonly db: Db) {
     this.s = {
       insertRun: db.prepare(
-        `INSERT INTO runs (kind, job_kind, name, status, parent_id, sweep_id, dataset_id, config, seed, app_version, created_at)
-         VALUES (@kind, @jobKind, @name, 'queued', @parentId, @sweepId, @datasetId, @config, @seed, @appVersion, @createdAt)`,
+        `INSERT INTO runs (id, kind, job_kind, name, status, parent_id, sweep_id, dataset_id, config, seed, app_version, created_at)
+         VALUES (@id, @kind, @jobKind, @name, 'queued', @parentId, @sweepId, @datasetId, @config, @seed, @appVersion, @createdAt)`,
       ),
       getRun: db.prepare(`${RUN_SELECT} WHERE runs.id = ?`),
       runConfig: db.prepare(`SELECT config, result, notes FROM runs WHERE id = ?`),
@@ -175,8 +175,8 @@ export class Repo {
       insertDep: db.prepare(`INSERT OR IGNORE INTO job_deps (job_id, run_id) VALUES (?, ?)`),
       jobDeps: db.prepare(`SELECT run_id FROM job_deps WHERE job_id = ? ORDER BY run_id`),
       insertDataset: db.prepare(
-        `INSERT INTO datasets (name, kind, source, resolution, channels, num_classes, train_n, val_n, path, run_id, meta, created_at)
-         VALUES (@name, @kind, @source, @resolution, @channels, @numClasses, @trainN, @valN, @path, @runId, @meta, @createdAt)`,
+        `INSERT INTO datasets (id, name, kind, source, resolution, channels, num_classes, train_n, val_n, path, run_id, meta, created_at)
+         VALUES (@id, @name, @kind, @source, @resolution, @channels, @numClasses, @trainN, @valN, @path, @runId, @meta, @createdAt)`,
       ),
       getDataset: db.prepare(`SELECT * FROM datasets WHERE id = ?`),
       datasetByName: db.prepare(`SELECT * FROM datasets WHERE name = ?`),
@@ -187,6 +187,7 @@ export class Repo {
 
   createRun(r: NewRun): RunSummary {
     const info = this.s.insertRun.run({
+      id: this.nextId('runs'),
       kind: r.kind,
       jobKind: r.jobKind,
       name: r.name,
@@ -423,7 +424,7 @@ export class Repo {
   }
 
   createDataset(d: NewDataset): Dataset {
-    const info = this.s.insertDataset.run({ ...d, meta: JSON.stringify(d.meta), createdAt: now() });
+    const info = this.s.insertDataset.run({ ...d, id: this.nextId('datasets'), meta: JSON.stringify(d.meta), createdAt: now() });
     return this.getDataset(Number(info.lastInsertRowid));
   }
 
@@ -444,6 +445,17 @@ export class Repo {
 
   datasetNameTaken(name: string): boolean {
     return this.s.datasetByName.get(name) !== undefined;
+  }
+
+  /** The id a new run or dataset gets: above every row there is and every row there was (ids are never reused). */
+  nextId(tbl: 'runs' | 'datasets'): number {
+    const r = this.db.prepare(`SELECT max(coalesce((SELECT max(id) FROM ${tbl}), 0), coalesce((SELECT max_id FROM id_floor WHERE tbl = ?), 0)) + 1 AS id`).get(tbl) as { id: number };
+    return r.id;
+  }
+
+  /** Keeps the highest id a deleted row had, so no later row takes it. */
+  raiseIdFloor(tbl: 'runs' | 'datasets', id: number): void {
+    this.db.prepare(`INSERT INTO id_floor (tbl, max_id) VALUES (?, ?) ON CONFLICT (tbl) DO UPDATE SET max_id = max(max_id, excluded.max_id)`).run(tbl, id);
   }
 
   /** The run recorded for a study step at this spec hash, if any. */
