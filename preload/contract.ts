@@ -209,6 +209,31 @@ export interface ImportReport {
   warnings: string[];
 }
 
+/** One task of a `toklab slurm` submission, as a run state (docs/SCALE-OUT.md). */
+export interface ClusterTask {
+  id: string;
+  stage: string;
+  steps: string[];
+  status: RunStatus;
+  /** Why (e.g. "cancelled while running (scancel?): resubmit it"), or Slurm's pending reason. */
+  note: string;
+  jobId: string | null;
+  attempts: number;
+  /** The running step's progress, read from the task's own lab home. */
+  progress: { runId: number; name: string; progress: Progress } | null;
+  /** The exact command the task runs (to re-run it by hand). */
+  command: string;
+}
+
+export interface ClusterSubmission {
+  root: string;
+  what: string;
+  createdAt: string;
+  tasks: ClusterTask[];
+  /** Set when Slurm could not be asked (no squeue here, …): the tasks then show their own records only. */
+  error: string | null;
+}
+
 export type FigureFormat = 'png' | 'svg' | 'pdf';
 
 /** Paper presets: single column 3.25 in, double column 6.75 in, with font sizes to match. */
@@ -422,6 +447,8 @@ export interface LabApi {
   runDependents(id: number): Promise<RunSummary[]>;
   /** Deletes a run (its rows and its folder); refused while it runs, or when others depend on it unless `cascade`. */
   deleteRun(id: number, request: DeleteRequest): Promise<DeleteResult>;
+  /** The lab home's Slurm submissions (`toklab slurm submit`) with each task's state and progress. */
+  listClusterTasks(): Promise<ClusterSubmission[]>;
   /** Merges another lab home into this one: no id clashes, parent links kept, idempotent. */
   importLab(home: string): Promise<ImportReport>;
   /** Renders a figure definition headlessly (the same Vega renderer as `toklab export`) under <home>/exports/; returns the paths written. */
@@ -455,6 +482,7 @@ export const LAB_METHODS = [
   'runDependents',
   'deleteRun',
   'importLab',
+  'listClusterTasks',
   'exportFigure',
   'exportTable',
 ] as const satisfies readonly LabMethod[];

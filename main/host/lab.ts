@@ -6,6 +6,7 @@ import { checkpointStep, latestCheckpoint } from '../../engine/checkpoint-files'
 import type { EngineEvent, JsonObject, MetricPoint } from '../../engine/protocol';
 import type {
   AppInfo,
+  ClusterSubmission,
   CorrelationRequest,
   CorrelationResult,
   Dataset,
@@ -324,6 +325,11 @@ export class Lab implements LabApi {
     const r = deleteRun(this.repo, this.opts.home, id, request);
     for (const d of r.deleted) this.emit({ type: 'deleted', runId: d });
     return r;
+  }
+
+  async listClusterTasks(): Promise<ClusterSubmission[]> {
+    const { clusterSubmissions } = await import('./slurm/submission');
+    return clusterSubmissions(this.opts.home);
   }
 
   async importLab(home: string): Promise<ImportReport> {

@@ -151,6 +151,7 @@ const VALIDATORS: Validators = {
     if (o.cascade !== undefined && typeof o.cascade !== 'boolean') throw new InputError('request.cascade must be true or false');
     return [id(a[0]), { cascade: o.cascade === true }];
   },
+  listClusterTasks: () => [],
   importLab: (a) => [text(a[0], 4096, 'home (the other lab home folder)')],
   exportFigure: (a) => [figureExportRequest(a[0])],
   exportTable: (a) => [tableExportRequest(a[0])],

@@ -3,7 +3,7 @@
 // its job, and collect the finished task homes into the main lab home.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ImportReport, Progress, RunStatus } from '../../../preload/contract';
+import type { ClusterSubmission, ImportReport, Progress, RunStatus } from '../../../preload/contract';
 import type { Lab } from '../lab';
 import { planFor, runStudy, STUDY_PLANS } from '../study';
 import { APP_VERSION } from '../version';
@@ -255,4 +255,25 @@ export async function collect(sub: Submission, lab: Lab, log: (l: string) => voi
     res.report = data.files;
   }
   return res;
+}
+
+/** Every submission of a lab home with its tasks' states, for the app's Runs page. */
+export async function clusterSubmissions(home: string): Promise<ClusterSubmission[]> {
+  return Promise.all(
+    listSubmissions(home).map(async (root) => {
+      const sub = loadSubmission(root);
+      const what = `${sub.what.kind} --plan ${sub.what.plan} --dataset ${sub.what.dataset}`;
+      try {
+        return { root, what, createdAt: sub.createdAt, tasks: await submissionStatus(sub), error: null };
+      } catch (e) {
+        // no Slurm client here (the lab home was copied off the cluster, say): show what the tasks recorded
+        const tasks = allTasks(sub).map((t) => {
+          const own = readTaskState(sub, t.id);
+          const status: RunStatus = own?.state === 'done' ? 'done' : own?.state === 'failed' ? 'failed' : 'queued';
+          return { id: t.id, stage: t.stage, steps: t.steps, status, note: own ? `task record: ${own.state}` : 'no record yet', jobId: sub.jobs[t.id]?.at(-1)?.jobId ?? null, attempts: sub.jobs[t.id]?.length ?? 0, progress: null, command: taskCommand(sub, t) };
+        });
+        return { root, what, createdAt: sub.createdAt, tasks, error: (e as Error).message };
+      }
+    }),
+  );
 }
