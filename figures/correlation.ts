@@ -91,9 +91,9 @@ export function labelAnchor(pos: LabelPos): { dx: number; dy: number; align: 'le
   }
 }
 
-function cornerBox(corner: Corner, lines: string[], W: number, H: number): Box {
-  const w = Math.max(0, ...lines.map((l) => textWidth(l, SIZES.note))) + 8;
-  const h = lines.length * (SIZES.note + 4) + 6;
+function cornerBox(corner: Corner, lines: string[], W: number, H: number, note: number = SIZES.note): Box {
+  const w = Math.max(0, ...lines.map((l) => textWidth(l, note))) + 10;
+  const h = lines.length * (note + 4) + 6;
   const left = corner.endsWith('left');
   const top = corner.startsWith('top');
   return { x0: left ? 0 : W - w, x1: left ? w : W, y0: top ? 0 : H - h, y1: top ? h : H };
@@ -118,11 +118,39 @@ export function correlationFigure(input: CorrelationInput): CorrelationFigure {
 
   const annotation: string[] = [];
   if (input.coefficient) annotation.push(coefficientText(input.coefficient));
+  for (const c of input.coefficients ?? []) annotation.push(coefficientText(c));
   if (input.note) annotation.push(input.note);
 
-  // Pixel positions on the assumed plot area (y down).
-  const W = PLACER_AREA.width;
-  const H = PLACER_AREA.height;
+  return placeLabels(
+    {
+      kind: 'correlation',
+      title: input.title,
+      xTitle: input.xTitle,
+      yTitle: input.yTitle,
+      points: pts.map((p) => ({ ...p, color: colorOf(p.group), labelPos: 'right' as LabelPos })),
+      groups,
+      fit,
+      xRange,
+      yRange,
+      annotation,
+      corner: 'top-left',
+    },
+    PLACER_AREA,
+  );
+}
+
+/**
+ * Chooses the annotation's corner and each point label's position for a plot area of `area` px:
+ * the corner with the fewest points and least of the fitted line near it, then labels greedily
+ * (crowded points first) so they neither overlap each other, the points, the line or the
+ * annotation, nor leave the plot area. The headless renderer calls it again with the plot area
+ * of the preset it draws.
+ */
+export function placeLabels(def: CorrelationFigure, plotArea: { width: number; height: number }, sizes: { label: number; note: number } = SIZES): CorrelationFigure {
+  const pts = def.points;
+  const { xRange, yRange, fit, annotation } = def;
+  const W = plotArea.width;
+  const H = plotArea.height;
   const px = (x: number): number => ((x - xRange[0]) / (xRange[1] - xRange[0])) * W;
   const py = (y: number): number => H - ((y - yRange[0]) / (yRange[1] - yRange[0])) * H;
   const P = pts.map((p) => ({ x: px(p.x), y: py(p.y) }));
@@ -131,23 +159,24 @@ export function correlationFigure(input: CorrelationInput): CorrelationFigure {
   const corners: Corner[] = ['top-left', 'bottom-right', 'top-right', 'bottom-left'];
   const corner = corners
     .map((c) => {
-      const b = cornerBox(c, annotation.length ? annotation : ['x'], W, H);
+      const b = cornerBox(c, annotation.length ? annotation : ['x'], W, H, sizes.note);
       const grow = { x0: b.x0 - 40, y0: b.y0 - 20, x1: b.x1 + 40, y1: b.y1 + 20 };
       const hits = P.filter((q) => q.x >= grow.x0 && q.x <= grow.x1 && q.y >= grow.y0 && q.y <= grow.y1).length;
+      const inBox = P.filter((q) => q.x >= b.x0 - MARKER_R && q.x <= b.x1 + MARKER_R && q.y >= b.y0 - MARKER_R && q.y <= b.y1 + MARKER_R).length;
       const lineHits = fit ? segmentHits(px(fit.x[0]), py(fit.y[0]), px(fit.x[1]), py(fit.y[1]), grow) : 0;
-      return { c, cost: hits * 10 + lineHits };
+      return { c, cost: inBox * 100 + hits * 10 + lineHits };
     })
     .sort((a, b) => a.cost - b.cost)[0].c;
 
   const obstacles: Box[] = P.map((q) => ({ x0: q.x - MARKER_R, x1: q.x + MARKER_R, y0: q.y - MARKER_R, y1: q.y + MARKER_R }));
-  if (annotation.length) obstacles.push(cornerBox(corner, annotation, W, H));
+  if (annotation.length) obstacles.push(cornerBox(corner, annotation, W, H, sizes.note));
   const placed: Box[] = [];
   const positions: LabelPos[] = [];
   // Crowded points first: they have the fewest good options.
   const order = P.map((q, i) => ({ i, crowd: P.reduce((s, r) => s + 1 / (1 + Math.hypot(q.x - r.x, q.y - r.y)), 0) })).sort((a, b) => b.crowd - a.crowd);
   for (const { i } of order) {
-    const w = textWidth(pts[i].label, SIZES.label);
-    const h = SIZES.label + 2;
+    const w = textWidth(pts[i].label, sizes.label);
+    const h = sizes.label + 2;
     let best: { pos: LabelPos; cost: number } = { pos: 'right', cost: Infinity };
     POSITIONS.forEach((pos, k) => {
       const b = labelBox(P[i].x, P[i].y, w, h, pos);
@@ -165,20 +194,24 @@ export function correlationFigure(input: CorrelationInput): CorrelationFigure {
     positions[i] = best.pos;
     placed.push(labelBox(P[i].x, P[i].y, w, h, best.pos));
   }
+  return { ...def, points: pts.map((p, i) => ({ ...p, labelPos: positions[i] })), corner };
+}
 
-  return {
-    kind: 'correlation',
-    title: input.title,
-    xTitle: input.xTitle,
-    yTitle: input.yTitle,
-    points: pts.map((p, i) => ({ ...p, color: colorOf(p.group), labelPos: positions[i] })),
-    groups,
-    fit,
-    xRange,
-    yRange,
-    annotation,
-    corner,
-  };
+/**
+ * Whether the annotation fits in its corner of a plot area of this size without covering a point or
+ * much of the fitted line (else the headless renderer prints it above the plot).
+ */
+export function annotationFits(def: CorrelationFigure, plotArea: { width: number; height: number }, note: number = SIZES.note): boolean {
+  if (!def.annotation.length) return true;
+  const W = plotArea.width;
+  const H = plotArea.height;
+  const b = cornerBox(def.corner, def.annotation, W, H, note);
+  if ((b.x1 - b.x0) > W * 0.7 || (b.y1 - b.y0) > H * 0.3) return false;
+  const px = (x: number): number => ((x - def.xRange[0]) / (def.xRange[1] - def.xRange[0])) * W;
+  const py = (y: number): number => H - ((y - def.yRange[0]) / (def.yRange[1] - def.yRange[0])) * H;
+  const grow = { x0: b.x0 - MARKER_R, y0: b.y0 - MARKER_R, x1: b.x1 + MARKER_R, y1: b.y1 + MARKER_R };
+  if (def.points.some((p) => px(p.x) >= grow.x0 && px(p.x) <= grow.x1 && py(p.y) >= grow.y0 && py(p.y) <= grow.y1)) return false;
+  return !def.fit || segmentHits(px(def.fit.x[0]), py(def.fit.y[0]), px(def.fit.x[1]), py(def.fit.y[1]), b) < 15;
 }
 
 function boxDistance(b: Box, x: number, y: number): number {

@@ -2,7 +2,7 @@
 // The same derived data as figures/vega.ts: same points, fitted line, label positions, colour
 // domain and colours, so a chart in the app and in the report agree.
 import { fmtNum, FONT, SIZES } from './style';
-import type { BarFigure, CorrelationFigure, FigureDef, HeatmapFigure, LabelPos, LineFigure } from './types';
+import type { BarFigure, CorrelationFigure, Dash, FigureDef, HeatmapFigure, LabelPos, LineFigure } from './types';
 
 export type PlotlyTrace = Record<string, unknown>;
 export type PlotlyLayout = Record<string, unknown>;
@@ -49,7 +49,7 @@ function correlationPlotly(def: CorrelationFigure): PlotlyFigure {
     data.push({
       type: 'scatter', mode: 'markers+text', name: g || 'tokenizers', showlegend: g !== '',
       x: pts.map((p) => p.x), y: pts.map((p) => p.y), text: pts.map((p) => p.label),
-      textposition: pts.map((p) => TEXT_POSITION[p.labelPos]), textfont: { size: SIZES.label },
+      textposition: pts.map((p) => TEXT_POSITION[p.labelPos]), textfont: { size: SIZES.label }, cliponaxis: false,
       marker: { color: pts.map((p) => p.color), size: 10, line: { color: 'white', width: 1 } },
       hovertemplate: `%{text}<br>${def.xTitle}: %{x:.4g}<br>${def.yTitle}: %{y:.4g}<extra></extra>`,
     });
@@ -117,20 +117,29 @@ function barPlotly(def: BarFigure): PlotlyFigure {
   return { data, layout };
 }
 
+const PLOTLY_DASH: Record<Dash, string> = { solid: 'solid', dash: 'dash', dot: 'dot', dashdot: 'dashdot', longdash: 'longdash', longdashdot: 'longdashdot' };
+
 function linePlotly(def: LineFigure): PlotlyFigure {
   const data: PlotlyTrace[] = def.series.map((s) => ({
     type: 'scatter', mode: s.markers ? 'lines+markers' : 'lines', name: s.name, x: [...s.x], y: [...s.y],
-    line: { color: s.color, width: 2 }, marker: { color: s.color, size: 5 },
+    line: { color: s.color, width: 2, dash: PLOTLY_DASH[s.dash], shape: s.step ? 'hv' : 'linear' },
+    marker: { color: s.color, size: 6, symbol: s.axis === 'right' ? 'square' : 'circle' },
+    cliponaxis: false,
+    ...(s.axis === 'right' ? { yaxis: 'y2' } : {}),
   }));
+  const right = def.y2Title !== null;
   const layout: PlotlyLayout = {
     ...baseLayout(def.title),
-    legend: { orientation: 'v', x: 1.02, y: 1, xanchor: 'left' },
-    margin: { l: 64, r: 16, t: def.title ? 44 : 16, b: 52 },
+    showlegend: def.series.length > 1,
+    legend: right ? { orientation: 'h', x: 0, y: -0.22, yanchor: 'top' } : { orientation: 'v', x: 1.02, y: 1, xanchor: 'left' },
+    margin: { l: 64, r: right ? 64 : 16, t: def.title ? 44 : 16, b: right ? 84 : 52 },
     xaxis: { ...axisTitle(def.xTitle), zeroline: false },
     yaxis: {
       ...axisTitle(def.yTitle), type: def.logY ? 'log' : 'linear', zeroline: false,
       ...(def.yTicks ? { tickvals: def.yTicks, ticktext: def.yTicks.map((v) => fmtNum(v)), range: [Math.log10(def.yTicks[0]), Math.log10(def.yTicks[def.yTicks.length - 1])] } : {}),
+      ...(def.yRange && !def.logY ? { range: [...def.yRange] } : {}),
     },
+    ...(right ? { yaxis2: { ...axisTitle(def.y2Title), overlaying: 'y', side: 'right', zeroline: false, showgrid: false } } : {}),
   };
   return { data, layout };
 }

@@ -340,14 +340,13 @@ async function figures(dir: string, r: StudyReportJson, home: string, d: StudyDa
   };
   for (const c of d.correlations) {
     if ('error' in c) continue;
-    const pear = c.result.coefficients.find((k) => k.method === 'pearson');
     const def = tokenizerCorrelationChart({
       points: c.result.points.map((pt) => ({ label: label(pt.tokenizerId), x: pt.x, y: pt.y, group: r.tokenizers.find((t) => t.runId === pt.tokenizerId)?.lp ? '+LP' : 'no LP' })),
       x: c.x,
       y: 'gen/gfid',
       arch: c.arch,
       cfg: c.cfg,
-      pearson: pear ? { r: pear.r, ci: pear.ci, ciNote: pear.ciNote } : null,
+      coefficients: c.result.coefficients,
     });
     out.push(...(await writeFigure(dir, `${c.x === 'eval/pfid_mean' ? 'pfid' : 'rfid'}-vs-gfid-${c.arch}-cfg${c.cfg}`, def)));
   }
