@@ -167,7 +167,8 @@ const serveCmd: Command = {
 
 import { DATASET_COMMANDS } from './commands-datasets';
 import { EVAL_COMMANDS } from './commands-eval';
+import { EXPORT_COMMANDS } from './commands-export';
 import { METRIC_COMMANDS } from './commands-metrics';
 import { TRAIN_COMMANDS } from './commands-train';
 
-export const COMMANDS: Command[] = [doctor, runsList, runsShow, runsResume, selftest, serveCmd, ...DATASET_COMMANDS, ...TRAIN_COMMANDS, ...EVAL_COMMANDS, ...METRIC_COMMANDS];
+export const COMMANDS: Command[] = [doctor, runsList, runsShow, runsResume, selftest, serveCmd, ...DATASET_COMMANDS, ...TRAIN_COMMANDS, ...EVAL_COMMANDS, ...METRIC_COMMANDS, ...EXPORT_COMMANDS];
