@@ -13,6 +13,8 @@ export interface SeededLab {
   tokenizers: number[];
   evals: number[];
   sampleRun: number;
+  /** The generator the sample run belongs to. */
+  sampleGenerator: number;
 }
 
 export const SEED_X = [3, 5, 2, 8, 6, 4];
@@ -56,7 +58,7 @@ export async function seedExportLab(home: string): Promise<SeededLab> {
       writeFileSync(join(home, 'runs', String(s.id), file), await sharp(raw, { raw: { width: 64, height: 48, channels: 3 } }).png().toBuffer());
       repo.insertArtifact(s.id, 'sample-grid', `runs/${s.id}/${file}`, { setting: file, cfg, ...(cfg ? { scale: 3, schedule: 'constant' } : {}), temperature: 1, classes: [0, 1, 2], seeds: [3, 5, 8, 13] });
     }
-    return { tokenizers, evals, sampleRun: s.id };
+    return { tokenizers, evals, sampleRun: s.id, sampleGenerator: genId };
   } finally {
     db.close();
   }
