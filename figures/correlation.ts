@@ -58,10 +58,12 @@ const overlap = (a: Box, b: Box): number => Math.max(0, Math.min(a.x1, b.x1) - M
 const area = (a: Box): number => (a.x1 - a.x0) * (a.y1 - a.y0);
 
 const POSITIONS: LabelPos[] = ['right', 'top-right', 'bottom-right', 'top', 'bottom', 'left', 'top-left', 'bottom-left'];
+/** Where a crowded point's label may move out to (× the offset), with a leader line back to its point. */
+export const FAR_LABEL = 3;
 
 /** The label's box in px (y down) for a point at (px, py). */
-export function labelBox(px: number, py: number, w: number, h: number, pos: LabelPos): Box {
-  const o = LABEL_OFFSET;
+export function labelBox(px: number, py: number, w: number, h: number, pos: LabelPos, dist = 1): Box {
+  const o = LABEL_OFFSET * dist;
   const d = o * 0.7;
   switch (pos) {
     case 'right': return { x0: px + o, x1: px + o + w, y0: py - h / 2, y1: py + h / 2 };
@@ -76,8 +78,8 @@ export function labelBox(px: number, py: number, w: number, h: number, pos: Labe
 }
 
 /** Pixel offset of a label's anchor from its point, with the text alignment that goes with it. */
-export function labelAnchor(pos: LabelPos): { dx: number; dy: number; align: 'left' | 'center' | 'right'; baseline: 'top' | 'middle' | 'bottom' } {
-  const o = LABEL_OFFSET;
+export function labelAnchor(pos: LabelPos, dist = 1): { dx: number; dy: number; align: 'left' | 'center' | 'right'; baseline: 'top' | 'middle' | 'bottom' } {
+  const o = LABEL_OFFSET * dist;
   const d = o * 0.7;
   switch (pos) {
     case 'right': return { dx: o, dy: 0, align: 'left', baseline: 'middle' };
@@ -168,33 +170,43 @@ export function placeLabels(def: CorrelationFigure, plotArea: { width: number; h
     })
     .sort((a, b) => a.cost - b.cost)[0].c;
 
-  const obstacles: Box[] = P.map((q) => ({ x0: q.x - MARKER_R, x1: q.x + MARKER_R, y0: q.y - MARKER_R, y1: q.y + MARKER_R }));
-  if (annotation.length) obstacles.push(cornerBox(corner, annotation, W, H, sizes.note));
+  // a label over a marker hides a point: that costs more than touching another label or the annotation
+  const markers: Box[] = P.map((q) => ({ x0: q.x - MARKER_R, x1: q.x + MARKER_R, y0: q.y - MARKER_R, y1: q.y + MARKER_R }));
+  const obstacles: Box[] = annotation.length ? [cornerBox(corner, annotation, W, H, sizes.note)] : [];
   const placed: Box[] = [];
-  const positions: LabelPos[] = [];
+  const positions: { pos: LabelPos; dist: number }[] = [];
   // Crowded points first: they have the fewest good options.
   const order = P.map((q, i) => ({ i, crowd: P.reduce((s, r) => s + 1 / (1 + Math.hypot(q.x - r.x, q.y - r.y)), 0) })).sort((a, b) => b.crowd - a.crowd);
   for (const { i } of order) {
     const w = textWidth(pts[i].label, sizes.label);
     const h = sizes.label + 2;
-    let best: { pos: LabelPos; cost: number } = { pos: 'right', cost: Infinity };
-    POSITIONS.forEach((pos, k) => {
-      const b = labelBox(P[i].x, P[i].y, w, h, pos);
-      let cost = k * 0.5;
+    let best: { pos: LabelPos; dist: number; cost: number } = { pos: 'right', dist: 1, cost: Infinity };
+    const candidates = [...POSITIONS.map((pos, k) => ({ pos, dist: 1, base: k * 0.5 })), ...POSITIONS.map((pos, k) => ({ pos, dist: FAR_LABEL, base: 30 + k * 0.5 }))];
+    candidates.forEach(({ pos, dist, base }) => {
+      const b = labelBox(P[i].x, P[i].y, w, h, pos, dist);
+      let cost = base;
       for (const p of placed) cost += overlap(b, p) * 10;
       for (const o of obstacles) cost += overlap(b, o) * 4;
+      for (const m of markers) cost += overlap(b, m) * 25;
       const inside = overlap(b, { x0: 0, y0: 0, x1: W, y1: H });
       cost += (area(b) - inside) * 20;
       if (fit) cost += segmentHits(px(fit.x[0]), py(fit.y[0]), px(fit.x[1]), py(fit.y[1]), b) * 30;
       // A label nearer another point than its own reads as that point's.
       const own = boxDistance(b, P[i].x, P[i].y);
       P.forEach((q, j) => { if (j !== i && boxDistance(b, q.x, q.y) < own + 2) cost += 60; });
-      if (cost < best.cost) best = { pos, cost };
+      if (cost < best.cost) best = { pos, dist, cost };
     });
-    positions[i] = best.pos;
-    placed.push(labelBox(P[i].x, P[i].y, w, h, best.pos));
+    positions[i] = best;
+    placed.push(labelBox(P[i].x, P[i].y, w, h, best.pos, best.dist));
   }
-  return { ...def, points: pts.map((p, i) => ({ ...p, labelPos: positions[i] })), corner };
+  return {
+    ...def,
+    points: pts.map((p, i) => {
+      const { labelDist: _old, ...rest } = p;
+      return positions[i].dist === 1 ? { ...rest, labelPos: positions[i].pos } : { ...rest, labelPos: positions[i].pos, labelDist: positions[i].dist };
+    }),
+    corner,
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 // Figure definition → Plotly data + layout, for the app (renderer/src/lib/plot.ts draws it).
 // The same derived data as figures/vega.ts: same points, fitted line, label positions, colour
 // domain and colours, so a chart in the app and in the report agree.
+import { labelAnchor } from './correlation';
 import { fmtNum, FONT, SIZES } from './style';
 import type { BarFigure, CorrelationFigure, Dash, FigureDef, HeatmapFigure, LabelPos, LineFigure } from './types';
 
@@ -16,7 +17,8 @@ const TEXT_POSITION: Record<LabelPos, string> = {
   'top-right': 'top right', 'top-left': 'top left', 'bottom-right': 'bottom right', 'bottom-left': 'bottom left',
 };
 
-const axisTitle = (text: string | undefined | null): Record<string, unknown> => (text ? { title: { text, font: { size: SIZES.axisTitle } } } : {});
+/** An axis title; automargin makes Plotly widen the margin instead of cutting the title or the tick labels. */
+const axisTitle = (text: string | undefined | null): Record<string, unknown> => ({ automargin: true, ...(text ? { title: { text, font: { size: SIZES.axisTitle } } } : {}) });
 
 /** Title at the top left, the (horizontal) legend between it and the plot. */
 function baseLayout(title: string | undefined, legend = false): PlotlyLayout {
@@ -48,12 +50,17 @@ function correlationPlotly(def: CorrelationFigure): PlotlyFigure {
     if (!pts.length) continue;
     data.push({
       type: 'scatter', mode: 'markers+text', name: g || 'tokenizers', showlegend: g !== '',
-      x: pts.map((p) => p.x), y: pts.map((p) => p.y), text: pts.map((p) => p.label),
+      // a label moved out from a crowded point is an annotation with a leader line (below); the trace keeps it for hovering
+      x: pts.map((p) => p.x), y: pts.map((p) => p.y), text: pts.map((p) => p.label), texttemplate: pts.map((p) => ((p.labelDist ?? 1) > 1 ? ' ' : '%{text}')),
       textposition: pts.map((p) => TEXT_POSITION[p.labelPos]), textfont: { size: SIZES.label }, cliponaxis: false,
       marker: { color: pts.map((p) => p.color), size: 10, line: { color: 'white', width: 1 } },
       hovertemplate: `%{text}<br>${def.xTitle}: %{x:.4g}<br>${def.yTitle}: %{y:.4g}<extra></extra>`,
     });
   }
+  const leaders = def.points.filter((p) => (p.labelDist ?? 1) > 1).map((p) => {
+    const a = labelAnchor(p.labelPos, p.labelDist);
+    return { x: p.x, y: p.y, xref: 'x', yref: 'y', text: p.label, showarrow: true, arrowhead: 0, arrowwidth: 0.7, arrowcolor: '#888', ax: a.dx, ay: a.dy, xanchor: a.align, yanchor: a.baseline, font: { size: SIZES.label } };
+  });
   const left = def.corner.endsWith('left');
   const top = def.corner.startsWith('top');
   const layout: PlotlyLayout = {
@@ -64,6 +71,7 @@ function correlationPlotly(def: CorrelationFigure): PlotlyFigure {
       ? [{ xref: 'paper', yref: 'paper', x: left ? 0.01 : 0.99, y: top ? 0.99 : 0.01, xanchor: left ? 'left' : 'right', yanchor: top ? 'top' : 'bottom', align: 'left', showarrow: false, text: def.annotation.join('<br>'), font: { size: SIZES.note }, bgcolor: 'rgba(255,255,255,0.9)', bordercolor: '#bbb', borderwidth: 0.5 }]
       : [],
   };
+  (layout.annotations as unknown[]).push(...leaders);
   return { data, layout };
 }
 
@@ -111,7 +119,7 @@ function barPlotly(def: BarFigure): PlotlyFigure {
   const layout: PlotlyLayout = {
     ...baseLayout(def.title, def.groups.length > 0),
     barmode: 'overlay',
-    xaxis: { type: 'category', categoryorder: 'array', categoryarray: def.rows.map((r) => r.key), tickangle: def.rows.length > 8 ? -35 : 0, ...axisTitle(def.xTitle) },
+    xaxis: { type: 'category', categoryorder: 'array', categoryarray: def.rows.map((r) => r.key), tickangle: def.rows.length > 8 ? -35 : 'auto', ...axisTitle(def.xTitle) },
     yaxis: { ...axisTitle(def.yTitle), range: [...def.yRange] },
   };
   return { data, layout };

@@ -46,7 +46,8 @@ export interface CorrelationFigure {
   title?: string;
   xTitle: string;
   yTitle: string;
-  points: (CorrelationPoint & { color: string; labelPos: LabelPos })[];
+  /** `labelDist`: the label sits that many times farther out than usual, with a leader line (crowded points). */
+  points: (CorrelationPoint & { color: string; labelPos: LabelPos; labelDist?: number })[];
   groups: Legend[];
   fit: { slope: number; intercept: number; x: [number, number]; y: [number, number] } | null;
   xRange: [number, number];

@@ -214,7 +214,7 @@ function correlationSpec(input: CorrelationFigure, width: number, height: number
     def = { ...placeLabels({ ...input, annotation: [] }, { width: L.f.plotW, height: L.f.plotH }), annotation: input.annotation };
   }
   const { f, xTitle, yTitle } = L;
-  const points = def.points.map((p) => ({ ...p, group: p.group ?? '', ...labelAnchor(p.labelPos) }));
+  const points = def.points.map((p) => ({ ...p, group: p.group ?? '', far: (p.labelDist ?? 1) > 1, ...labelAnchor(p.labelPos, p.labelDist ?? 1) }));
   const topC = def.corner.startsWith('top');
   const leftC = def.corner.endsWith('left');
   const boxW = Math.max(0, ...def.annotation.map((l) => textWidth(l, SIZES.note))) + 10;
@@ -227,6 +227,10 @@ function correlationSpec(input: CorrelationFigure, width: number, height: number
     });
   }
   marks.push(
+    {
+      type: 'rule', name: 'label-leaders', from: { data: 'far-labels' },
+      encode: { enter: { x: { scale: 'x', field: 'x' }, y: { scale: 'y', field: 'y' }, x2: { signal: "scale('x', datum.x) + datum.dx * 0.8" }, y2: { signal: "scale('y', datum.y) + datum.dy * 0.8" }, stroke: { value: '#888' }, strokeWidth: { value: 0.7 } } },
+    },
     {
       type: 'symbol', name: 'point-marks', from: { data: 'points' },
       encode: { enter: { x: { scale: 'x', field: 'x' }, y: { scale: 'y', field: 'y' }, fill: { field: 'color' }, stroke: { value: 'white' }, strokeWidth: { value: 1 }, size: { value: 70 } } },
@@ -261,6 +265,7 @@ function correlationSpec(input: CorrelationFigure, width: number, height: number
     ...frameSpec(f),
     data: [
       { name: 'points', values: points },
+      { name: 'far-labels', source: 'points', transform: [{ type: 'filter', expr: 'datum.far' }] },
       { name: 'fit', values: def.fit ? [{ x: def.fit.x[0], y: def.fit.y[0] }, { x: def.fit.x[1], y: def.fit.y[1] }] : [] },
     ],
     scales: [

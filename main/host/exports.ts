@@ -55,6 +55,12 @@ function num(v: unknown, field: string): number {
 
 const numOrNull = (v: unknown, field: string): number | null => (v === null ? null : num(v, field));
 
+function bounded(v: unknown, field: string, lo: number, hi: number): number {
+  const n = num(v, field);
+  if (n < lo || n > hi) fail(field, `must be from ${lo} to ${hi}; got ${n}`);
+  return n;
+}
+
 function bool(v: unknown, field: string): boolean {
   if (typeof v !== 'boolean') fail(field, `must be true or false, got ${describe(v)}`);
   return v as boolean;
@@ -134,7 +140,8 @@ export function figureDef(v: unknown, field = 'figure'): ExportFigure {
         const f = `${field}.points[${i}]`;
         const q = obj(p, f);
         const out = { label: str(q.label, `${f}.label`, LABEL), x: num(q.x, `${f}.x`), y: num(q.y, `${f}.y`), color: color(q.color, `${f}.color`), labelPos: oneOf(q.labelPos, LABEL_POS, `${f}.labelPos`) };
-        return q.group === undefined ? out : { ...out, group: str(q.group, `${f}.group`, LABEL) };
+        const withDist = q.labelDist === undefined ? out : { ...out, labelDist: bounded(q.labelDist, `${f}.labelDist`, 1, 5) };
+        return q.group === undefined ? withDist : { ...withDist, group: str(q.group, `${f}.group`, LABEL) };
       });
       let fit = null;
       if (o.fit !== null) {
