@@ -189,9 +189,11 @@ export interface MetricSeriesLike {
  */
 export function metricCurvesChart(series: MetricSeriesLike[], opts: { title?: string; yTitle?: string; label?: (s: MetricSeriesLike, i: number) => string; logY?: boolean } = {}): LineFigure {
   const metrics = [...new Set(series.map((s) => s.name))];
-  const yTitle = metrics.length === 1 ? metricTitle(metrics[0]) : (opts.yTitle ?? opts.title ?? 'value');
+  // a chart titled by its metric key ("train/loss") gets the metric's words instead
+  const title = opts.title && /^[a-z]+\/[a-z0-9_]+$/.test(opts.title) ? metricTitle(opts.title) : opts.title;
+  const yTitle = metrics.length === 1 ? metricTitle(metrics[0]) : (opts.yTitle ?? title ?? 'value');
   return lineFigure({
-    title: opts.title,
+    title,
     xTitle: 'training step',
     yTitle,
     logY: opts.logY,

@@ -50,7 +50,9 @@ describe('every series can be told apart', () => {
     const spec = toVega(def) as { data: { name: string; transform?: { expr: string }[] }[] };
     expect(spec.data.find((d) => d.name === 'markers')!.transform![0].expr).toBe('datum.markers');
     // training curves from the app: markers while the run is young
-    expect(metricCurvesChart([{ name: 'train/loss', steps: [1, 2, 3], values: [3, 2, null] }]).series[0]).toMatchObject({ markers: true, x: [1, 2], y: [3, 2] });
+    const curve = metricCurvesChart([{ name: 'train/loss', steps: [1, 2, 3], values: [3, 2, null] }], { title: 'train/loss' });
+    expect(curve.series[0]).toMatchObject({ markers: true, x: [1, 2], y: [3, 2], name: 'training loss' });
+    expect([curve.title, curve.xTitle, curve.yTitle]).toEqual(['training loss', 'training step', 'training loss']);
   });
 });
 
