@@ -29,6 +29,6 @@ export function barFigure(input: BarInput): BarFigure {
     yTitle: input.yTitle,
     rows: out,
     groups,
-    yRange: [min < 0 ? min - span * 0.06 : 0, max > 0 ? max + span * 0.08 : 0],
+    yRange: input.yRange ? [input.yRange[0], input.yRange[1]] : [min < 0 ? min - span * 0.06 : 0, max > 0 ? max + span * 0.08 : 0],
   };
 }

@@ -1,8 +1,9 @@
 // Figure definition → Plotly data + layout, for the app (renderer/src/lib/plot.ts draws it).
 // The same derived data as figures/vega.ts: same points, fitted line, label positions, colour
 // domain and colours, so a chart in the app and in the report agree.
+import { labelAnchor } from './correlation';
 import { fmtNum, FONT, SIZES } from './style';
-import type { BarFigure, CorrelationFigure, FigureDef, HeatmapFigure, LabelPos, LineFigure } from './types';
+import type { BarFigure, CorrelationFigure, Dash, FigureDef, HeatmapFigure, LabelPos, LineFigure } from './types';
 
 export type PlotlyTrace = Record<string, unknown>;
 export type PlotlyLayout = Record<string, unknown>;
@@ -16,7 +17,8 @@ const TEXT_POSITION: Record<LabelPos, string> = {
   'top-right': 'top right', 'top-left': 'top left', 'bottom-right': 'bottom right', 'bottom-left': 'bottom left',
 };
 
-const axisTitle = (text: string | undefined | null): Record<string, unknown> => (text ? { title: { text, font: { size: SIZES.axisTitle } } } : {});
+/** An axis title; automargin makes Plotly widen the margin instead of cutting the title or the tick labels. */
+const axisTitle = (text: string | undefined | null): Record<string, unknown> => ({ automargin: true, ...(text ? { title: { text, font: { size: SIZES.axisTitle } } } : {}) });
 
 /** Title at the top left, the (horizontal) legend between it and the plot. */
 function baseLayout(title: string | undefined, legend = false): PlotlyLayout {
@@ -48,12 +50,17 @@ function correlationPlotly(def: CorrelationFigure): PlotlyFigure {
     if (!pts.length) continue;
     data.push({
       type: 'scatter', mode: 'markers+text', name: g || 'tokenizers', showlegend: g !== '',
-      x: pts.map((p) => p.x), y: pts.map((p) => p.y), text: pts.map((p) => p.label),
-      textposition: pts.map((p) => TEXT_POSITION[p.labelPos]), textfont: { size: SIZES.label },
+      // a label moved out from a crowded point is an annotation with a leader line (below); the trace keeps it for hovering
+      x: pts.map((p) => p.x), y: pts.map((p) => p.y), text: pts.map((p) => p.label), texttemplate: pts.map((p) => ((p.labelDist ?? 1) > 1 ? ' ' : '%{text}')),
+      textposition: pts.map((p) => TEXT_POSITION[p.labelPos]), textfont: { size: SIZES.label }, cliponaxis: false,
       marker: { color: pts.map((p) => p.color), size: 10, line: { color: 'white', width: 1 } },
       hovertemplate: `%{text}<br>${def.xTitle}: %{x:.4g}<br>${def.yTitle}: %{y:.4g}<extra></extra>`,
     });
   }
+  const leaders = def.points.filter((p) => (p.labelDist ?? 1) > 1).map((p) => {
+    const a = labelAnchor(p.labelPos, p.labelDist);
+    return { x: p.x, y: p.y, xref: 'x', yref: 'y', text: p.label, showarrow: true, arrowhead: 0, arrowwidth: 0.7, arrowcolor: '#888', ax: a.dx, ay: a.dy, xanchor: a.align, yanchor: a.baseline, font: { size: SIZES.label } };
+  });
   const left = def.corner.endsWith('left');
   const top = def.corner.startsWith('top');
   const layout: PlotlyLayout = {
@@ -64,6 +71,7 @@ function correlationPlotly(def: CorrelationFigure): PlotlyFigure {
       ? [{ xref: 'paper', yref: 'paper', x: left ? 0.01 : 0.99, y: top ? 0.99 : 0.01, xanchor: left ? 'left' : 'right', yanchor: top ? 'top' : 'bottom', align: 'left', showarrow: false, text: def.annotation.join('<br>'), font: { size: SIZES.note }, bgcolor: 'rgba(255,255,255,0.9)', bordercolor: '#bbb', borderwidth: 0.5 }]
       : [],
   };
+  (layout.annotations as unknown[]).push(...leaders);
   return { data, layout };
 }
 
@@ -111,26 +119,35 @@ function barPlotly(def: BarFigure): PlotlyFigure {
   const layout: PlotlyLayout = {
     ...baseLayout(def.title, def.groups.length > 0),
     barmode: 'overlay',
-    xaxis: { type: 'category', categoryorder: 'array', categoryarray: def.rows.map((r) => r.key), tickangle: def.rows.length > 8 ? -35 : 0, ...axisTitle(def.xTitle) },
+    xaxis: { type: 'category', categoryorder: 'array', categoryarray: def.rows.map((r) => r.key), tickangle: def.rows.length > 8 ? -35 : 'auto', ...axisTitle(def.xTitle) },
     yaxis: { ...axisTitle(def.yTitle), range: [...def.yRange] },
   };
   return { data, layout };
 }
 
+const PLOTLY_DASH: Record<Dash, string> = { solid: 'solid', dash: 'dash', dot: 'dot', dashdot: 'dashdot', longdash: 'longdash', longdashdot: 'longdashdot' };
+
 function linePlotly(def: LineFigure): PlotlyFigure {
   const data: PlotlyTrace[] = def.series.map((s) => ({
     type: 'scatter', mode: s.markers ? 'lines+markers' : 'lines', name: s.name, x: [...s.x], y: [...s.y],
-    line: { color: s.color, width: 2 }, marker: { color: s.color, size: 5 },
+    line: { color: s.color, width: 2, dash: PLOTLY_DASH[s.dash], shape: s.step ? 'hv' : 'linear' },
+    marker: { color: s.color, size: 6, symbol: s.axis === 'right' ? 'square' : 'circle' },
+    cliponaxis: false,
+    ...(s.axis === 'right' ? { yaxis: 'y2' } : {}),
   }));
+  const right = def.y2Title !== null;
   const layout: PlotlyLayout = {
     ...baseLayout(def.title),
-    legend: { orientation: 'v', x: 1.02, y: 1, xanchor: 'left' },
-    margin: { l: 64, r: 16, t: def.title ? 44 : 16, b: 52 },
+    showlegend: def.series.length > 1,
+    legend: right ? { orientation: 'h', x: 0, y: -0.22, yanchor: 'top' } : { orientation: 'v', x: 1.02, y: 1, xanchor: 'left' },
+    margin: { l: 64, r: right ? 64 : 16, t: def.title ? 44 : 16, b: right ? 84 : 52 },
     xaxis: { ...axisTitle(def.xTitle), zeroline: false },
     yaxis: {
       ...axisTitle(def.yTitle), type: def.logY ? 'log' : 'linear', zeroline: false,
       ...(def.yTicks ? { tickvals: def.yTicks, ticktext: def.yTicks.map((v) => fmtNum(v)), range: [Math.log10(def.yTicks[0]), Math.log10(def.yTicks[def.yTicks.length - 1])] } : {}),
+      ...(def.yRange && !def.logY ? { range: [...def.yRange] } : {}),
     },
+    ...(right ? { yaxis2: { ...axisTitle(def.y2Title), overlaying: 'y', side: 'right', zeroline: false, showgrid: false } } : {}),
   };
   return { data, layout };
 }

@@ -34,6 +34,8 @@ export interface CorrelationInput {
   /** Draw the least-squares line y = a + b·x through the points. */
   fit: boolean;
   coefficient?: Coefficient;
+  /** Several coefficients (e.g. Pearson r and Spearman ρ), one annotation line each, after `coefficient`. */
+  coefficients?: Coefficient[];
   title?: string;
   /** Printed under the coefficient (always when the CI is null). */
   note?: string;
@@ -44,7 +46,8 @@ export interface CorrelationFigure {
   title?: string;
   xTitle: string;
   yTitle: string;
-  points: (CorrelationPoint & { color: string; labelPos: LabelPos })[];
+  /** `labelDist`: the label sits that many times farther out than usual, with a leader line (crowded points). */
+  points: (CorrelationPoint & { color: string; labelPos: LabelPos; labelDist?: number })[];
   groups: Legend[];
   fit: { slope: number; intercept: number; x: [number, number]; y: [number, number] } | null;
   xRange: [number, number];
@@ -127,6 +130,8 @@ export interface BarInput {
   yTitle: string;
   title?: string;
   xTitle?: string;
+  /** Fixed value range (e.g. [0, 1] for a share); default from the bars and their error bars. */
+  yRange?: [number, number];
 }
 
 export interface BarFigure {
@@ -144,26 +149,61 @@ export interface LineSeriesInput {
   name: string;
   x: number[];
   y: number[];
+  /** Series of one group share a colour (e.g. the tokenizer); without groups every series gets its own. */
+  group?: string;
+  /** Series of one variant share a dash pattern (e.g. the δ), within their group's colour. */
+  variant?: string;
+  /** 'right': drawn against the second y axis (`y2Title`). */
+  axis?: 'left' | 'right';
+  /** Draw the line as steps (the value holds until the next x). */
+  step?: boolean;
 }
 
 export interface LineInput {
   series: LineSeriesInput[];
   xTitle: string;
   yTitle: string;
+  /** Title of the right-hand axis; required when a series has axis 'right'. */
+  y2Title?: string;
   logY?: boolean;
   title?: string;
+  /** Fixed range of the left axis (e.g. [0, 1] for a share). */
+  yRange?: [number, number];
 }
+
+export type Dash = 'solid' | 'dash' | 'dot' | 'dashdot' | 'longdash' | 'longdashdot';
 
 export interface LineFigure {
   kind: 'line';
   title?: string;
   xTitle: string;
   yTitle: string;
+  /** null: one y axis. */
+  y2Title: string | null;
   logY: boolean;
   /** Points with a non-finite value (or ≤ 0 on a log axis) are dropped. */
-  series: (LineSeriesInput & { color: string; markers: boolean })[];
+  series: (Omit<LineSeriesInput, 'axis' | 'step'> & { color: string; dash: Dash; markers: boolean; axis: 'left' | 'right'; step: boolean })[];
   /** Labelled y ticks on a log axis (both back ends), null on a linear one. */
   yTicks: number[] | null;
+  yRange: [number, number] | null;
 }
 
 export type FigureDef = CorrelationFigure | HeatmapFigure | BarFigure | LineFigure;
+
+/**
+ * Image grids (e.g. a sample run's galleries without and with CFG) side by side as one labelled
+ * PNG, composed in the host from the run's PNG artifacts (paths relative to the lab home).
+ */
+export interface GalleryFigure {
+  kind: 'gallery';
+  title?: string;
+  /** One column per grid, left to right, each with its label (e.g. "without CFG", "CFG g=3 (constant)"). */
+  columns: { title: string; path: string }[];
+  /** Labels of the grids' rows (the class names), top to bottom. */
+  rowLabels: string[];
+  /** A line under the grids (seeds, temperature, run). */
+  footer?: string;
+}
+
+/** Anything that exports as a figure file. */
+export type ExportFigure = FigureDef | GalleryFigure;

@@ -1,7 +1,7 @@
 // The one definition of the API the renderer sees. The Electron preload bridge, the WebSocket
 // client of `toklab serve` and the host's handlers are all typed against it.
 import type { BackendInfo, JobKind, JsonObject, JsonValue, MetricPoint } from '../engine/protocol';
-import type { FigureDef } from '../figures/types';
+import type { ExportFigure } from '../figures/types';
 
 export type { BackendInfo, JobKind, JsonObject, JsonValue, MetricPoint } from '../engine/protocol';
 
@@ -242,20 +242,24 @@ export type FigurePreset = 'single' | 'double';
 export interface FigureExportRequest {
   /** File name stem (letters, digits, . _ -); each format adds its extension. */
   name: string;
-  figure: FigureDef;
+  /** A chart's definition (figures/), or a gallery of a run's PNG grids (PNG only). */
+  figure: ExportFigure;
   formats: FigureFormat[];
   preset: FigurePreset;
-  /** PNG resolution (default 300). */
+  /** PNG resolution (default 300): the PNG is the preset's width in inches × dpi pixels wide. */
   dpi?: number;
-  /** What the figure shows and how it was computed (runs, N, extractor, protocol): written to `<name>.json`. */
+  /** What the figure shows and how it was computed (runs, N, extractor, protocol): written to `<name>.json`, the PNG's text chunks and the PDF's Info. */
   provenance: JsonObject;
 }
 
 export type TableFormat = 'csv' | 'tex' | 'json';
 
 export interface TableExportRequest {
+  /** File name stem (letters, digits, . _ -). */
   name: string;
+  /** Unique column names. */
   columns: string[];
+  /** One value per column; numbers are written at full precision in CSV and JSON. */
   rows: (string | number | null)[][];
   formats: TableFormat[];
   /** LaTeX: booktabs rules (\\toprule …) instead of \\hline. */

@@ -168,9 +168,10 @@ const serveCmd: Command = {
 import { DATASET_COMMANDS } from './commands-datasets';
 import { EVAL_COMMANDS } from './commands-eval';
 import { IMPORT_COMMANDS } from './commands-import';
+import { EXPORT_COMMANDS } from './commands-export';
 import { METRIC_COMMANDS } from './commands-metrics';
 import { RUN_COMMANDS } from './commands-runs';
 import { SLURM_COMMANDS } from './commands-slurm';
 import { TRAIN_COMMANDS } from './commands-train';
 
-export const COMMANDS: Command[] = [doctor, runsList, runsShow, runsResume, ...RUN_COMMANDS, selftest, serveCmd, ...DATASET_COMMANDS, ...TRAIN_COMMANDS, ...EVAL_COMMANDS, ...METRIC_COMMANDS, ...SLURM_COMMANDS, ...IMPORT_COMMANDS];
+export const COMMANDS: Command[] = [doctor, runsList, runsShow, runsResume, ...RUN_COMMANDS, selftest, serveCmd, ...DATASET_COMMANDS, ...TRAIN_COMMANDS, ...EVAL_COMMANDS, ...METRIC_COMMANDS, ...SLURM_COMMANDS, ...IMPORT_COMMANDS, ...EXPORT_COMMANDS];

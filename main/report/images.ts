@@ -21,6 +21,10 @@ export interface GridInput {
   fontSize?: number;
   /** Column labels above (default) or below the tiles (captions). */
   colLabelsAt?: 'top' | 'bottom';
+  /** Labels of the rows inside each tile (e.g. the classes of a gallery grid), beside the first column. */
+  tileRowLabels?: string[];
+  /** A smaller grey line under the grid. */
+  footer?: string;
 }
 
 export interface GridLayout {
@@ -50,7 +54,8 @@ export function gridLayout(rows: number, cols: number, tileW: number, tileH: num
   const colLabelW = opts.colLabels?.length ? Math.max(...opts.colLabels.map((l) => labelWidth(l, fs))) + 6 : 0;
   const cellW = Math.max(tileW * scale, colLabelW);
   const cellH = tileH * scale;
-  const rowLabelW = opts.rowLabels?.length ? Math.max(...opts.rowLabels.map((l) => labelWidth(l, fs))) + MARGIN : 0;
+  const sideLabels = [...(opts.rowLabels ?? []), ...(opts.tileRowLabels ?? [])];
+  const rowLabelW = sideLabels.length ? Math.max(...sideLabels.map((l) => labelWidth(l, fs))) + MARGIN : 0;
   const colLabelH = opts.colLabels?.length ? Math.round(fs * 1.6) : 0;
   const titleH = opts.title ? Math.round(fs * 1.25 * 1.6) : 0;
   const bottomCaptions = opts.colLabelsAt === 'bottom';
@@ -58,9 +63,10 @@ export function gridLayout(rows: number, cols: number, tileW: number, tileH: num
   const top = MARGIN + titleH + (bottomCaptions ? 0 : colLabelH);
   const gridW = cols * cellW + Math.max(0, cols - 1) * gap;
   const gridH = rows * cellH + Math.max(0, rows - 1) * gap;
-  const minW = opts.title ? Math.ceil(labelWidth(opts.title, Math.round(fs * 1.25)) * 0.95) + 2 * MARGIN : 0;
+  const minW = Math.max(opts.title ? Math.ceil(labelWidth(opts.title, Math.round(fs * 1.25)) * 0.95) + 2 * MARGIN : 0, opts.footer ? labelWidth(opts.footer, Math.round(fs * 0.85)) + 2 * MARGIN : 0);
   const width = Math.max(left + gridW + MARGIN, minW);
-  const height = top + gridH + (bottomCaptions ? colLabelH : 0) + MARGIN;
+  const footerH = opts.footer ? Math.round(fs * 1.6) : 0;
+  const height = top + gridH + (bottomCaptions ? colLabelH : 0) + footerH + MARGIN;
   return { width, height, cellW, cellH, left, top, gap, at: (r, c) => ({ x: left + c * (cellW + gap), y: top + r * (cellH + gap) }) };
 }
 
@@ -82,6 +88,7 @@ export async function composeGrid(input: GridInput): Promise<Buffer> {
   const tileW = Math.max(...metas.map((m) => m.width ?? 1));
   const tileH = Math.max(...metas.map((m) => m.height ?? 1));
   const L = gridLayout(rows, cols, tileW, tileH, { ...input, scale });
+  const tileH0 = tileH;
   const fs = input.fontSize ?? 14;
 
   const composites: OverlayOptions[] = [];
@@ -99,7 +106,17 @@ export async function composeGrid(input: GridInput): Promise<Buffer> {
   };
   if (input.title) text(MARGIN, MARGIN + Math.round(fs * 1.25 * 0.8), input.title, 'start', Math.round(fs * 1.25), 'bold');
   input.rowLabels?.forEach((l, r) => text(L.left - MARGIN, L.at(r, 0).y + L.cellH / 2, l, 'end', fs));
+  const inner = input.tileRowLabels ?? [];
+  if (inner.length) {
+    const tileH = tileH0 * scale;
+    const y0 = L.at(0, 0).y + Math.floor((L.cellH - tileH) / 2);
+    inner.forEach((l, r) => text(L.left - MARGIN, y0 + ((r + 0.5) * tileH) / inner.length, l, 'end', fs));
+  }
   const gridBottom = L.at(rows - 1, 0).y + L.cellH;
+  if (input.footer) {
+    const fy = gridBottom + (input.colLabelsAt === 'bottom' ? Math.round(fs * 1.6) : 0) + Math.round(fs * 0.9);
+    texts.push(`<text x="${MARGIN}" y="${fy}" font-family="${esc(FONT)}" font-size="${Math.round(fs * 0.85)}" fill="#555" text-anchor="start" dominant-baseline="central">${esc(input.footer)}</text>`);
+  }
   input.colLabels?.forEach((l, c) => {
     const cx = L.at(0, c).x + L.cellW / 2;
     text(cx, input.colLabelsAt === 'bottom' ? gridBottom + Math.round(fs * 0.9) : L.top - Math.round(fs * 0.75), l, 'middle', fs);

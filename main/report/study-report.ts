@@ -9,6 +9,7 @@ import type { CorrelationResult, Dataset, RunDetail, RunSummary, Score } from '.
 import { describeProtocol, protocolKey, protocolOf } from '../../engine/metrics/provenance';
 import { barFigure, heatmapFigure, tokenizerCorrelationChart } from '../../figures';
 import { writeFigure } from './render';
+import { csvField } from './tables';
 import { composeGrid } from './images';
 import { evaluateGates, lpEffect, spread, verdict, type Claim, type CorrelationSummary, type Gates, type LpEffect, type Spread } from './verdict';
 import type { StudyGeneratorRun, StudyPlan, StudyTokenizerRun } from '../host/study';
@@ -157,17 +158,11 @@ function stages(d: StudyData): StudyReportJson['stages'] {
   return [...m.entries()].map(([stage, v]) => ({ stage, ...v })).sort((a, b) => (order.indexOf(a.stage) + 99 * Number(!order.includes(a.stage))) - (order.indexOf(b.stage) + 99 * Number(!order.includes(b.stage))));
 }
 
-function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 const CSV_COLUMNS = ['run_id', 'run_kind', 'study_step', 'metric', 'value', 'protocol_id', 'protocol', 'extractor_id', 'extractor_accuracy', 'split', 'n', 'seed', 'alpha', 'delta_abs', 'alphas', 'deltas_abs', 'include_self', 'selection', 'anchor', 'arch', 'cfg_scale', 'cfg_schedule', 'cfg_power', 'temperature', 'top_k', 'top_p', 'n_per_class', 'tokenizer_run', 'generator_run', 'provenance_json'];
 
 /** Every score of the study's runs, one row each, with its protocol as columns (no comment rows). */
 export function scoresCsv(runs: RunSummary[], scoresOf: Map<number, Score[]>, steps: Record<number, string>): string {
-  const lines = [CSV_COLUMNS.join(',')];
+  const lines = [CSV_COLUMNS.map(csvField).join(',')];
   for (const r of runs) {
     const step = steps[r.id] ?? '';
     for (const s of scoresOf.get(r.id) ?? []) {
@@ -175,10 +170,11 @@ export function scoresCsv(runs: RunSummary[], scoresOf: Map<number, Score[]>, st
       const proto = protocolOf(s.metric, p);
       const cfg = (p.cfg ?? {}) as Record<string, unknown>;
       const row = [r.id, r.kind, step, s.metric, s.value, createHash('sha256').update(protocolKey(proto)).digest('hex').slice(0, 12), describeProtocol(proto), p.extractorId, p.extractorAccuracy, p.split, p.n, p.seed, p.alpha, p.deltaAbs, p.alphas, p.deltasAbs, p.includeSelf, p.selection, p.anchor, p.arch, cfg.scale, cfg.schedule, cfg.power, p.temperature, p.topK, p.topP, p.nPerClass, p.tokenizerRun, p.generatorRun, p];
-      lines.push(row.map(csvCell).join(','));
+      lines.push(row.map((v) => csvField(v as Parameters<typeof csvField>[0])).join(','));
     }
   }
-  return lines.join('\n') + '\n';
+  // RFC 4180, as every CSV toklab writes (main/report/tables.ts)
+  return lines.join('\r\n') + '\r\n';
 }
 
 const f = (v: number | null | undefined, d = 2): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
@@ -335,14 +331,13 @@ async function figures(dir: string, r: StudyReportJson, home: string, d: StudyDa
   };
   for (const c of d.correlations) {
     if ('error' in c) continue;
-    const pear = c.result.coefficients.find((k) => k.method === 'pearson');
     const def = tokenizerCorrelationChart({
       points: c.result.points.map((pt) => ({ label: label(pt.tokenizerId), x: pt.x, y: pt.y, group: r.tokenizers.find((t) => t.runId === pt.tokenizerId)?.lp ? '+LP' : 'no LP' })),
       x: c.x,
       y: 'gen/gfid',
       arch: c.arch,
       cfg: c.cfg,
-      pearson: pear ? { r: pear.r, ci: pear.ci, ciNote: pear.ciNote } : null,
+      coefficients: c.result.coefficients,
     });
     out.push(...(await writeFigure(dir, `${c.x === 'eval/pfid_mean' ? 'pfid' : 'rfid'}-vs-gfid-${c.arch}-cfg${c.cfg}`, def)));
   }

@@ -2,7 +2,8 @@
 // tokenizer mapping, arch filter, and CSV / LaTeX text.
 import { describe, expect, it } from 'vitest';
 import type { RunSummary, ScoreRow } from '../../preload/contract';
-import { buildScoreTable, toCsv, toLatex } from '../../renderer/src/lib/score-table';
+import { buildScoreTable, scoreTableProvenance, scoreTableRows } from '../../renderer/src/lib/score-table';
+import { toCsv, toTex } from '../../main/report/tables';
 
 const run = (id: number, name: string, parentId: number | null, kind: RunSummary['kind']): RunSummary => ({
   id, kind, jobKind: 'train-tokenizer', name, status: 'done', parentId, sweepId: null, datasetId: 1, seed: 0, backend: 'wasm',
@@ -48,15 +49,19 @@ describe('buildScoreTable', () => {
     expect(t.rows[0].cells.map((c) => c?.value ?? null)).toEqual([4, null, 60]);
   });
 
-  it('writes CSV with quoting and LaTeX with escaping', () => {
+  it('exports rows that the host writes as CSV (quoted, no comment rows) and LaTeX (escaped); the extractor goes to the sidecar', () => {
     const t = buildScoreTable(evalRows, genRows, runs);
-    const csv = toCsv(t, 2).split('\n');
+    const rows = scoreTableRows(t);
+    const csv = toCsv(rows).split('\r\n');
     expect(csv[0]).toBe('tokenizer_id,tokenizer,rFID,pFID mean,gFID (no CFG),gFID (CFG 1.5),gFID (CFG 3)');
-    expect(csv[1]).toBe('1,vq K64,8.00,20.00,40.00,35.00,');
-    expect(csv[2]).toBe('2,vq_K256 & LP,,30.00,,,50.00');
-    const tex = toLatex(t, 1);
-    expect(tex).toContain('\\begin{tabular}{lrrrrr}');
-    expect(tex).toContain('vq\\_K256 \\& LP & -- & 30.0 & -- & -- & 50.0 \\\\');
-    expect(tex).toContain('% feature extractor: lab-abc');
+    expect(csv[1]).toBe('1,vq K64,8,20,40,35,');
+    expect(csv[2]).toBe('2,vq_K256 & LP,,30,,,50');
+    expect(csv.some((l) => l.startsWith('#'))).toBe(false);
+    expect(csv).toHaveLength(4);
+    const tex = toTex(rows, { booktabs: true });
+    expect(tex).toContain('\\begin{tabular}{rlrrrrr}');
+    expect(tex).toContain('2 & vq\\_K256 \\& LP & -- & 30 & -- & -- & 50 \\\\');
+    expect(JSON.stringify(scoreTableProvenance(t, 'raster'))).toContain('lab-abc');
   });
+
 });

@@ -2,7 +2,8 @@
 // when malformed), heat map and curve traces oriented α rows × δ columns.
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../preload/contract';
-import { curveTraces, heatmapTrace, latestByParent, parseNumberList, pfidGrid } from '../../renderer/src/lib/sweep-data';
+import { latestByParent, parseNumberList, pfidGrid } from '../../renderer/src/lib/sweep-data';
+import { pfidCurvesChart, pfidHeatmapChart } from '../../figures/pfid';
 
 const result: JsonObject = {
   extractorId: 'lab-1', rfid: 5, pfidMean: 7.5, alphas: [0.3, 0.9], deltasAbs: [6, 19], deltasShare: [0.1, 0.3],
@@ -38,19 +39,23 @@ describe('pfidGrid', () => {
   });
 });
 
-describe('traces', () => {
+describe('figures of a grid', () => {
   const g = pfidGrid(result)!;
-  it('heat map: rows are α, columns δ', () => {
-    const t = heatmapTrace(g, 'abs')[0] as { z: number[][]; x: string[]; y: string[] };
-    expect(t.z).toEqual([[6, 7], [8, 9]]);
-    expect(t.x).toEqual(['6', '19']);
-    expect(t.y).toEqual(['α 0.3', 'α 0.9']);
-    expect((heatmapTrace(g, 'share')[0] as { x: string[] }).x).toEqual(['10% K', '30% K']);
+  it('heat map: rows are α, columns δ (codes or shares of K)', () => {
+    const p = pfidHeatmapChart([{ name: 'A', grid: g }], 'abs').panels[0];
+    expect(p.z).toEqual([[6, 7], [8, 9]]);
+    expect(p.colLabels).toEqual(['6', '19']);
+    expect(p.rowLabels).toEqual(['0.3', '0.9']);
+    expect(pfidHeatmapChart([{ name: 'A', grid: g }], 'share').panels[0].colLabels).toEqual(['10% K', '30% K']);
   });
-  it('curves: one line per δ with pFID over α (a column of the grid)', () => {
-    const c = curveTraces([{ name: 'A', grid: g }], 'abs') as { x: number[]; y: number[]; name: string }[];
-    expect(c).toHaveLength(2);
+  it('curves: one line per δ with pFID over α (a column of the grid), coloured by tokenizer, dashed by δ', () => {
+    const c = pfidCurvesChart([{ name: 'A', grid: g }, { name: 'B', grid: g }], 'abs').series;
+    expect(c).toHaveLength(4);
     expect(c[1]).toMatchObject({ x: [0.3, 0.9], y: [7, 9], name: 'A · δ 19' });
+    expect(c[0].color).toBe(c[1].color);
+    expect(c[0].dash).not.toBe(c[1].dash);
+    expect(c[2].color).not.toBe(c[0].color);
+    expect(c[2].dash).toBe(c[0].dash);
   });
 });
 
