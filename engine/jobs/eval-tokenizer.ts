@@ -187,6 +187,8 @@ export async function evaluateTokenizer(inp: EvalInputs, spec: EvalTokenizerSpec
           alpha,
           deltaAbs: deltasAbs[j],
           deltaShare: deltasShare[j],
+          // how the grid gave δ: the protocol compares δ in that form (shares of K across tokenizers of different K)
+          deltaMode: spec.deltaMode,
           includeSelf: spec.includeSelf,
           selection: spec.selection,
           anchor: spec.anchor,
@@ -206,7 +208,7 @@ export async function evaluateTokenizer(inp: EvalInputs, spec: EvalTokenizerSpec
   ctx.score({
     metric: 'eval/pfid_mean',
     value: pfidMean,
-    provenance: { ...base, alphas: spec.alphas, deltasAbs, deltasShare, includeSelf: spec.includeSelf, selection: spec.selection, anchor: spec.anchor, K },
+    provenance: { ...base, alphas: spec.alphas, deltasAbs, deltasShare, deltaMode: spec.deltaMode, includeSelf: spec.includeSelf, selection: spec.selection, anchor: spec.anchor, K },
   });
   return {
     extractorId: net.id,

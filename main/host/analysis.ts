@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { correlateAll, FEW_POINTS, shownInterval } from '../../engine/metrics/correlation';
 import type { Protocol } from '../../engine/metrics/provenance';
 import { describeField, describeProtocol, protocolDiff, protocolFamily, protocolKey, protocolOf } from '../../engine/metrics/provenance';
-import type { CorrelationExclusion, CorrelationProtocol, CorrelationRequest, CorrelationResult, CorrelationSide, JsonObject, RunSummary, ScoreRow, Sweep, SweepSpec } from '../../preload/contract';
+import type { CorrelationExclusion, CorrelationProtocol, CorrelationRequest, CorrelationResult, CorrelationSide, JsonObject, RunSummary, Score, ScoreRow, Sweep, SweepSpec } from '../../preload/contract';
 import type { Repo } from './store/repo';
 
 const TOKENIZER_KINDS = new Set(['tokenizer', 'post-train']);
@@ -76,6 +76,31 @@ interface SidePick {
  * only scores at one protocol (the requested one, else the one shared by the most tokenizers, ties:
  * newest), the newest if several runs match. Everything left out is listed with its reason.
  */
+/**
+ * Older pFID rows do not record whether δ was given in codes or as a share of K; the eval run's
+ * config (its spec as queued) does, and the protocol compares δ the way the grid gave it. Returns a
+ * mapper that fills it in (each run's config read once), for every place that keys scores by protocol.
+ */
+export function withDeltaMode(repo: Repo): <S extends Pick<Score, 'metric' | 'runId' | 'provenance'>>(s: S) => S {
+  const modes = new Map<number, string | null>();
+  return (s) => {
+    if (protocolFamily(s.metric) !== 'pfid-grid' && protocolFamily(s.metric) !== 'pfid-cell') return s;
+    if (typeof s.provenance.deltaMode === 'string') return s;
+    if (!modes.has(s.runId)) {
+      let mode: string | null = null;
+      try {
+        const m = repo.runExtras(s.runId).config.deltaMode;
+        mode = typeof m === 'string' ? m : null;
+      } catch {
+        // no config: the mode stays unknown
+      }
+      modes.set(s.runId, mode);
+    }
+    const mode = modes.get(s.runId);
+    return mode ? { ...s, provenance: { ...s.provenance, deltaMode: mode } } : s;
+  };
+}
+
 export function correlateScores(repo: Repo, req: CorrelationRequest): CorrelationResult {
   for (const m of [req.x, req.y]) {
     if (!isGen(m)) continue;
@@ -112,25 +137,7 @@ export function correlateScores(repo: Repo, req: CorrelationRequest): Correlatio
     const p = s.provenance;
     return runIdOf(p.decoderRun) ?? runIdOf(p.tokenizerRun) ?? (TOKENIZER_KINDS.has(s.runKind) ? s.runId : s.parentId);
   };
-  // Older pFID rows do not record whether δ was given in codes or as a share of K; the eval run's
-  // config (its spec as queued) does, and the protocol compares δ the way the grid gave it.
-  const modes = new Map<number, string | null>();
-  const withMode = (s: ScoreRow): ScoreRow => {
-    if (protocolFamily(s.metric) !== 'pfid-grid' && protocolFamily(s.metric) !== 'pfid-cell') return s;
-    if (typeof s.provenance.deltaMode === 'string') return s;
-    if (!modes.has(s.runId)) {
-      let mode: string | null = null;
-      try {
-        const m = repo.runExtras(s.runId).config.deltaMode;
-        mode = typeof m === 'string' ? m : null;
-      } catch {
-        // no config: the mode stays unknown
-      }
-      modes.set(s.runId, mode);
-    }
-    const mode = modes.get(s.runId);
-    return mode ? { ...s, provenance: { ...s.provenance, deltaMode: mode } } : s;
-  };
+  const withMode = withDeltaMode(repo);
   const genWhere = `for arch ${req.arch ?? '?'} at ${req.cfgScale === 0 ? 'CFG 0 (without CFG)' : `CFG ${req.cfgScale}`}`;
 
   const pick = (which: 'x' | 'y', metric: string, wanted: string | undefined): SidePick => {

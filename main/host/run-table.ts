@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describeProtocol, protocolDiff, protocolKey, protocolOf } from '../../engine/metrics/provenance';
 import type { JsonObject, JsonValue } from '../../engine/protocol';
 import type { Artifact, DeleteRequest, DeleteResult, RowScore, RunComparison, RunQuery, RunRow, RunSummary, Score, ScoreComparison } from '../../preload/contract';
+import { withDeltaMode } from './analysis';
 import type { Repo } from './store/repo';
 
 /** Child kinds whose scores describe their parent (the tokenizer of an eval, the generator of a gFID run). */
@@ -95,7 +96,8 @@ export function listRunRows(repo: Repo, q: RunQuery): RunRow[] {
   const childKind = new Map<number, { parent: number | null; kind: string }>(
     (repo.db.prepare(`SELECT id, parent_id, kind FROM runs`).all() as { id: number; parent_id: number | null; kind: string }[]).map((r) => [r.id, { parent: r.parent_id, kind: r.kind }]),
   );
-  for (const s of repo.listScores({})) {
+  const withMode = withDeltaMode(repo);
+  for (const s of repo.listScores({}).map(withMode)) {
     const col = scoreColumn(s);
     if (ids.has(s.runId)) add(s.runId, col, s);
     const c = childKind.get(s.runId);
@@ -147,7 +149,7 @@ export function compareRuns(repo: Repo, ids: number[]): RunComparison {
   }
 
   // every score of every run (own + eval children), grouped by column and protocol
-  const scoreRows = repo.listScores({});
+  const scoreRows = repo.listScores({}).map(withDeltaMode(repo));
   const kinds = new Map((repo.db.prepare(`SELECT id, parent_id, kind FROM runs`).all() as { id: number; parent_id: number | null; kind: string }[]).map((r) => [r.id, r]));
   const owner = (runId: number): number[] => {
     const out: number[] = [];
