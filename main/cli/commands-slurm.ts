@@ -60,7 +60,7 @@ const submit: Command = {
       if (opts.json) printJson(sub);
       return 0;
     }
-    submitStudy(sub);
+    await submitStudy(sub);
     if (opts.json) printJson(sub);
     else process.stdout.write(`submitted ${tasks} tasks in ${sub.stages.length} chained arrays (${sub.stages.map((s) => `${s.name} ${sub.jobs[s.tasks[0].id][0].arrayJobId}`).join(', ')})\nroot ${sub.root}\nwatch: toklab slurm status --root ${sub.root}\n`);
     return 0;

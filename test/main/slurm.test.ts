@@ -74,7 +74,7 @@ describe.skipIf(reason !== null)('toklab slurm (single-node cluster)', () => {
       return c.status === 'running' && c.progress !== null;
     }, 300_000);
     const killed = (await byId()).get('chain-2')!.jobId!;
-    scancel([killed]);
+    await scancel([killed]);
     await until('chain-2 to be reported failed', async () => (await byId()).get('chain-2')!.status === 'failed', 60_000);
     expect((await byId()).get('chain-2')!.note).toMatch(/cancelled while running|stopped without finishing/);
     await until('the other tasks', async () => [...(await byId()).values()].filter((s) => s.id !== 'chain-2').every((s) => s.status === 'done'), 300_000);

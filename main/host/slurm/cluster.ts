@@ -1,6 +1,6 @@
 // The Slurm commands toklab uses (sbatch, squeue, scontrol, scancel), each run with execFile and its
 // output parsed in one place, and Slurm's job states mapped onto the lab's run states.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import type { RunStatus } from '../../../preload/contract';
 
 export interface SlurmJobState {
@@ -11,37 +11,42 @@ export interface SlurmJobState {
   reason: string;
 }
 
-function run(cmd: string, args: string[]): string {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (e) {
-    const err = e as { code?: string; stderr?: string; message: string };
-    if (err.code === 'ENOENT') throw new Error(`${cmd} is not installed or not on PATH: toklab slurm needs the Slurm client commands (Debian: apt-get install slurm-client; on a cluster: module load slurm)`);
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${(err.stderr ?? err.message).trim()}`);
-  }
+/** Slurm's clients retry for up to a minute when the controller is unreachable; the lab never waits that long. */
+export const SLURM_TIMEOUT_MS = 20_000;
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { encoding: 'utf8', timeout: SLURM_TIMEOUT_MS, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+      if (!err) return resolve(stdout);
+      const e = err as NodeJS.ErrnoException & { killed?: boolean };
+      if (e.code === 'ENOENT') return reject(new Error(`${cmd} is not installed or not on PATH: toklab slurm needs the Slurm client commands (Debian: apt-get install slurm-client; on a cluster: module load slurm)`));
+      if (e.killed) return reject(new Error(`${cmd} did not answer in ${SLURM_TIMEOUT_MS / 1000} s: is the Slurm controller reachable (SLURM_CONF, slurmctld)?`));
+      reject(new Error(`${cmd} ${args.join(' ')} failed: ${(stderr || e.message).trim().split('\n').slice(-2).join(' ')}`));
+    });
+  });
 }
 
 /** Submits a batch script; returns the (array) job id. */
-export function sbatch(script: string, extra: string[] = []): string {
-  const out = run('sbatch', ['--parsable', ...extra, script]).trim();
+export async function sbatch(script: string, extra: string[] = []): Promise<string> {
+  const out = (await run('sbatch', ['--parsable', ...extra, script])).trim();
   const id = out.split(';')[0];
   if (!/^\d+$/.test(id)) throw new Error(`sbatch printed "${out}" instead of a job id`);
   return id;
 }
 
-export function scancel(jobIds: string[]): void {
-  if (jobIds.length) run('scancel', jobIds);
+export async function scancel(jobIds: string[]): Promise<void> {
+  if (jobIds.length) await run('scancel', jobIds);
 }
 
 /**
  * The states Slurm knows of these jobs: squeue for pending and running ones (array tasks one per line),
  * scontrol for those that ended recently. A job Slurm has forgotten is missing from the map.
  */
-export function jobStates(jobIds: string[]): Map<string, SlurmJobState> {
+export async function jobStates(jobIds: string[]): Promise<Map<string, SlurmJobState>> {
   const out = new Map<string, SlurmJobState>();
   if (jobIds.length === 0) return out;
   const arrays = [...new Set(jobIds.map((j) => j.split('_')[0]))];
-  const sq = run('squeue', ['-h', '-r', '-j', arrays.join(','), '-o', '%i|%T|%r']).trim();
+  const sq = (await run('squeue', ['-h', '-r', '-j', arrays.join(','), '-o', '%i|%T|%r'])).trim();
   for (const line of sq ? sq.split('\n') : []) {
     const [jobId, state, reason] = line.split('|');
     out.set(jobId, { jobId, state, reason: reason ?? '' });
@@ -50,7 +55,7 @@ export function jobStates(jobIds: string[]): Map<string, SlurmJobState> {
     if (out.has(id)) continue;
     let text = '';
     try {
-      text = run('scontrol', ['-o', 'show', 'job', id]);
+      text = await run('scontrol', ['-o', 'show', 'job', id]);
     } catch {
       continue; // not known any more
     }

@@ -92,12 +92,12 @@ export function sbatchLines(sub: Submission): string[] {
 }
 
 /** Submits the stages as chained job arrays and records every task's job id. */
-export function submitStudy(sub: Submission): Submission {
+export async function submitStudy(sub: Submission): Promise<Submission> {
   const ids = new Map<StageName, string>();
   const at = new Date().toISOString();
   for (const st of sub.stages) {
     const dep = st.after ? [`--dependency=${st.after.type}:${ids.get(st.after.stage)}`] : [];
-    const id = sbatch(scriptPath(sub, st.name), dep);
+    const id = await sbatch(scriptPath(sub, st.name), dep);
     ids.set(st.name, id);
     for (const t of st.tasks) sub.jobs[t.id] = [...(sub.jobs[t.id] ?? []), { jobId: `${id}_${t.index}`, arrayJobId: id, submittedAt: at }];
   }
@@ -141,7 +141,12 @@ async function taskProgress(home: string): Promise<TaskStatus['progress']> {
 
 export async function submissionStatus(sub: Submission): Promise<TaskStatus[]> {
   const latest = (id: string): string | null => sub.jobs[id]?.[sub.jobs[id].length - 1]?.jobId ?? null;
-  const states = jobStates(allTasks(sub).map((t) => latest(t.id)).filter((j): j is string => j !== null));
+  // Slurm is asked only about tasks whose latest job has not written its end (a finished submission needs no squeue)
+  const open = allTasks(sub).filter((t) => {
+    const own = readTaskState(sub, t.id);
+    return !(own && own.state !== 'running' && own.jobId === latest(t.id));
+  });
+  const states = await jobStates(open.map((t) => latest(t.id)).filter((j): j is string => j !== null));
   return Promise.all(
     allTasks(sub).map(async (t) => {
       const jobId = latest(t.id);
@@ -178,13 +183,13 @@ export async function resubmitTask(sub: Submission, id: string): Promise<{ task:
   if (st.status === 'running' || (st.status === 'queued' && st.note !== 'not submitted' && !st.note.startsWith('waits for'))) throw new Error(`task ${id} is ${st.status} in Slurm (job ${st.jobId}); cancel it first (scancel ${st.jobId}) or let it finish`);
   const redo: SlurmTask[] = [task, ...downstream(sub, id).filter((t) => status.get(t.id)?.status !== 'done')];
   const stale = redo.slice(1).map((t) => status.get(t.id)!).filter((s) => s.jobId && (s.status === 'queued' || s.status === 'running')).map((s) => s.jobId!);
-  scancel(stale);
+  await scancel(stale);
   const at = new Date().toISOString();
   const newIds = new Map<string, string>();
   const out: { task: string; jobId: string }[] = [];
   for (const t of redo) {
     const deps = t.imports.map((i) => newIds.get(i)).filter((j): j is string => j !== undefined);
-    const arrayId = sbatch(scriptPath(sub, t.stage), [`--array=${t.index}`, ...(deps.length ? [`--dependency=afterok:${deps.join(':')}`] : [])]);
+    const arrayId = await sbatch(scriptPath(sub, t.stage), [`--array=${t.index}`, ...(deps.length ? [`--dependency=afterok:${deps.join(':')}`] : [])]);
     const jobId = `${arrayId}_${t.index}`;
     newIds.set(t.id, jobId);
     sub.jobs[t.id] = [...(sub.jobs[t.id] ?? []), { jobId, arrayJobId: arrayId, submittedAt: at }];
