@@ -13,34 +13,7 @@ import { Repo } from '../../main/host/store/repo';
 import { toklab } from './cli-prep';
 import { seedExportLab } from './seed-export-lab';
 import { startServe, tempLabHome } from './serve-fixture';
-
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let f = '';
-  let q = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (q) {
-      if (c === '"' && text[i + 1] === '"') {
-        f += '"';
-        i++;
-      } else if (c === '"') q = false;
-      else f += c;
-    } else if (c === '"') q = true;
-    else if (c === ',') {
-      row.push(f);
-      f = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(f);
-      rows.push(row);
-      row = [];
-      f = '';
-      i++;
-    } else f += c;
-  }
-  return rows;
-}
+import { parseCsv } from '../csv-parse';
 
 test('exports a chart as SVG, PNG and PDF and the score table as CSV from the app, the same files as toklab export', async ({ page }) => {
   test.setTimeout(240_000);

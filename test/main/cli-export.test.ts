@@ -15,6 +15,7 @@ import { openDb } from '../../main/host/store/db';
 import { Repo } from '../../main/host/store/repo';
 import { seedExportLab } from '../e2e/seed-export-lab';
 import { cleanupsAfterEach, tempHome } from './helpers';
+import { parseCsv } from '../csv-parse';
 
 const run = promisify(execFile);
 const BIN = join(__dirname, '../../bin/toklab.mjs');
@@ -34,33 +35,6 @@ async function toklab(home: string, ...args: string[]): Promise<{ code: number; 
 }
 
 /** RFC 4180 records (quoted fields, doubled quotes, CRLF). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let f = '';
-  let q = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (q) {
-      if (c === '"' && text[i + 1] === '"') {
-        f += '"';
-        i++;
-      } else if (c === '"') q = false;
-      else f += c;
-    } else if (c === '"') q = true;
-    else if (c === ',') {
-      row.push(f);
-      f = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(f);
-      rows.push(row);
-      row = [];
-      f = '';
-      i++;
-    } else f += c;
-  }
-  return rows;
-}
 
 describe('toklab export', () => {
   it('figure correlation --format svg,png,pdf: vector, opaque, and the same bytes as the app export of that definition', async () => {

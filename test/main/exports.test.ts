@@ -14,6 +14,7 @@ import { pngText } from '../../main/report/render';
 import { texText } from '../../main/report/tables';
 import type { FigureExportRequest, LabApi } from '../../preload/contract';
 import { cleanupsAfterEach, tempHome } from './helpers';
+import { parseCsv } from '../csv-parse';
 
 const onCleanup = cleanupsAfterEach();
 function home(): string {
@@ -174,35 +175,6 @@ describe('exportFigure: every chart kind in every format at both presets', () =>
 });
 
 /** RFC 4180 parser: quoted fields with doubled quotes, commas and line breaks inside; CRLF records. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let f = '';
-  let q = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (q) {
-      if (c === '"' && text[i + 1] === '"') {
-        f += '"';
-        i++;
-      } else if (c === '"') q = false;
-      else f += c;
-    } else if (c === '"') q = true;
-    else if (c === ',') {
-      row.push(f);
-      f = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(f);
-      rows.push(row);
-      row = [];
-      f = '';
-      i++;
-    } else f += c;
-  }
-  expect(q, 'an unterminated quote').toBe(false);
-  expect(f === '' && row.length === 0, 'the file ends with CRLF').toBe(true);
-  return rows;
-}
 
 describe('exportTable', () => {
   const columns = ['run_id', 'run name', 'metric', 'value', 'protocol'];
