@@ -4,11 +4,16 @@ import { join } from 'node:path';
 import { progressLine } from '../../preload/progress';
 import { resolveHome } from '../host/home';
 import { Lab } from '../host/lab';
+import type { JsonObject } from '../../preload/contract';
+import { validateSweepSpec } from '../host/analysis';
 import type { Submission } from '../host/slurm/plan';
-import { collect, listSubmissions, loadSubmission, prepareStudy, resubmitTask, runTask, sbatchLines, submissionStatus, submitStudy } from '../host/slurm/submission';
+import { describeWhat } from '../host/slurm/plan';
+import { collect, listSubmissions, loadSubmission, prepareStudy, prepareSweep, resubmitTask, runTask, sbatchLines, submissionStatus, submitArrays } from '../host/slurm/submission';
 import type { Command } from './commands';
 import { intOpt, REPO_ROOT } from './commands';
-import { printJson, table, UsageError, withLab } from './util';
+import { deltaSpec } from './commands-eval';
+import { numList } from './commands-train';
+import { printJson, readLab, table, UsageError, withLab } from './util';
 
 function rootOf(home: string | undefined, root: string | boolean | undefined): string {
   if (typeof root === 'string') return root;
@@ -19,9 +24,16 @@ function rootOf(home: string | undefined, root: string | boolean | undefined): s
 
 const submit: Command = {
   words: ['slurm', 'submit'],
-  usage: 'slurm submit study [--plan P] [--dataset D] [--partition P] [--gres G] [--time T] [--mem M] [--array-limit N] [--cpus-per-task N] [--root DIR] [--dry-run]',
-  summary: 'the study as chained Slurm job arrays, one lab home per task',
+  usage: 'slurm submit study [--plan P] [--dataset D] | sweep --tokenizers 3,5 --alpha … --delta … [--delta-mode abs|share] [--n N] [--seed S]; [--partition P] [--gres G] [--time T] [--mem M] [--array-limit N] [--cpus-per-task N] [--root DIR] [--dry-run]',
+  summary: 'a study (chained job arrays) or a pFID sweep (one task per tokenizer) on Slurm, one lab home per task',
   options: {
+    tokenizers: { type: 'string' },
+    alpha: { type: 'string' },
+    delta: { type: 'string' },
+    'delta-mode': { type: 'string' },
+    n: { type: 'string' },
+    seed: { type: 'string' },
+    name: { type: 'string' },
     plan: { type: 'string' },
     dataset: { type: 'string' },
     partition: { type: 'string' },
@@ -34,14 +46,10 @@ const submit: Command = {
     'dry-run': { type: 'boolean' },
   },
   async run({ home, opts, args }) {
-    if (args[0] !== 'study') throw new UsageError('slurm submit takes what to submit: `toklab slurm submit study --plan smoke …` (sweeps: not yet; run them with `toklab sweep` on one node)');
-    const dataset = String(opts.dataset ?? 'shapes');
-    if (dataset !== 'shapes' && dataset !== 'mnist') throw new UsageError(`--dataset: use shapes or mnist, got "${dataset}"`);
+    if (args[0] !== 'study' && args[0] !== 'sweep') throw new UsageError('slurm submit takes what to submit: `toklab slurm submit study --plan smoke …` or `toklab slurm submit sweep --tokenizers 3,5 --alpha 0.5 --delta 4`');
     const str = (k: string): string | undefined => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
-    const sub = prepareStudy({
+    const common = {
       home: resolveHome(home),
-      plan: String(opts.plan ?? 'quick'),
-      dataset,
       root: str('root'),
       node: process.execPath,
       cli: join(REPO_ROOT, 'bin/toklab.mjs'),
@@ -53,14 +61,33 @@ const submit: Command = {
         arrayLimit: intOpt(opts['array-limit'], 'array-limit'),
         cpusPerTask: intOpt(opts['cpus-per-task'], 'cpus-per-task'),
       },
-    });
+    };
+    let sub: Submission;
+    if (args[0] === 'sweep') {
+      const tokenizers = numList(opts.tokenizers, 'tokenizers');
+      const alphas = numList(opts.alpha, 'alpha');
+      const d = deltaSpec(opts.delta, opts['delta-mode']);
+      if (!tokenizers || !alphas || !d.deltas) throw new UsageError('slurm submit sweep needs --tokenizers, --alpha and --delta lists');
+      // the sweep is checked and recorded in this lab home now; its evaluations join it at collect
+      const made = await readLab(home, async (lab) => {
+        const spec = validateSweepSpec(lab.repo, { tokenizers, alphas, deltas: d.deltas!, deltaMode: d.deltaMode ?? 'share', n: intOpt(opts.n, 'n'), seed: intOpt(opts.seed, 'seed') });
+        const name = str('name') ?? `Slurm sweep ${spec.alphas.length}×${spec.deltas.length} over ${spec.tokenizers.length} tokenizer(s)`;
+        if (opts['dry-run']) return { id: 0, name, spec };
+        return { id: lab.repo.createSweep(name, spec as unknown as JsonObject), name, spec };
+      });
+      sub = prepareSweep({ ...common, sweepId: made.id, name: made.name, spec: { tokenizers: made.spec.tokenizers, alphas: made.spec.alphas, deltas: made.spec.deltas, deltaMode: made.spec.deltaMode, n: made.spec.n ?? 0, seed: made.spec.seed ?? 0 } });
+    } else {
+      const dataset = String(opts.dataset ?? 'shapes');
+      if (dataset !== 'shapes' && dataset !== 'mnist') throw new UsageError(`--dataset: use shapes or mnist, got "${dataset}"`);
+      sub = prepareStudy({ ...common, plan: String(opts.plan ?? 'quick'), dataset });
+    }
     const tasks = sub.stages.reduce((a, s) => a + s.tasks.length, 0);
     if (opts['dry-run']) {
       process.stdout.write(`# ${tasks} tasks in ${sub.stages.length} stages; scripts in ${join(sub.root, 'scripts')} (nothing submitted)\n${sbatchLines(sub).join('\n')}\n`);
       if (opts.json) printJson(sub);
       return 0;
     }
-    await submitStudy(sub);
+    await submitArrays(sub);
     if (opts.json) printJson(sub);
     else process.stdout.write(`submitted ${tasks} tasks in ${sub.stages.length} chained arrays (${sub.stages.map((s) => `${s.name} ${sub.jobs[s.tasks[0].id][0].arrayJobId}`).join(', ')})\nroot ${sub.root}\nwatch: toklab slurm status --root ${sub.root}\n`);
     return 0;
@@ -70,7 +97,7 @@ const submit: Command = {
 function statusText(sub: Submission, rows: Awaited<ReturnType<typeof submissionStatus>>): string {
   const counts = rows.reduce<Record<string, number>>((a, r) => ({ ...a, [r.status]: (a[r.status] ?? 0) + 1 }), {});
   return (
-    `${sub.what.plan} study on ${sub.what.dataset} · ${sub.root}\n` +
+    `${describeWhat(sub.what)} · ${sub.root}\n` +
     table(
       rows.map((r) => ({ ...r, job: r.jobId ?? '', progress: r.progress ? `run ${r.progress.runId}: ${progressLine(r.progress.progress)}` : '', note: r.note })),
       ['id', 'status', 'job', 'progress', 'note'],
@@ -106,7 +133,7 @@ const collectCmd: Command = {
       else {
         for (const i of r.imported) process.stdout.write(`${i.task}: ${i.runsAdded} runs added, ${i.runsExisting} already here\n`);
         for (const w of r.waiting) process.stdout.write(`${w.task}: ${w.status}${w.note ? ` (${w.note})` : ''}: not collected yet\n`);
-        process.stdout.write(r.report.length ? `study report: ${r.report.join(', ')}\n` : `${r.waiting.length} task(s) not finished: collect again later\n`);
+        process.stdout.write(r.report.length ? `study report: ${r.report.join(', ')}\n` : r.waiting.length ? `${r.waiting.length} task(s) not finished: collect again later\n` : 'all tasks collected\n');
       }
       return 0;
     });

@@ -49,6 +49,11 @@ export interface ImportHooks {
 }
 
 export interface ImportOptions {
+  /**
+   * Take only these source runs and what they need (parents, job prerequisites, run folders they name,
+   * their datasets and the runs that built them): a Slurm sweep task imports one tokenizer this way.
+   */
+  only?: number[];
   /** better-sqlite3 addon for Electron's ABI (the app opens the source with the same build as its own database). */
   nativeBinding?: string;
   hooks?: ImportHooks;
@@ -413,11 +418,11 @@ class Importer {
   /** Staged .json files that name runs, datasets or the source home: rewritten in the transaction. */
   private readonly jsonFiles: string[] = [];
   private readonly prefixes: string[];
-  private readonly runs: SrcRun[];
-  private readonly datasets: SrcDataset[];
+  private runs: SrcRun[];
+  private datasets: SrcDataset[];
   private readonly sweeps: SrcSweep[];
-  private readonly jobs: SrcJob[];
-  private readonly deps: { job_id: number; run_id: number }[];
+  private jobs: SrcJob[];
+  private deps: { job_id: number; run_id: number }[];
   private readonly artifactPlaces = new Map<number, ArtifactPlace>();
   /** The live toklab holding the source's queue, or null. */
   private readonly busy: number | null;
@@ -427,6 +432,7 @@ class Importer {
     private readonly home: string,
     private readonly src: Source,
     private readonly hooks: ImportHooks,
+    only?: number[],
   ) {
     this.db = repo.db;
     this.myUuid = labIdentity(this.db);
@@ -436,8 +442,37 @@ class Importer {
     this.sweeps = s.prepare(`SELECT * FROM sweeps ORDER BY id`).all() as SrcSweep[];
     this.jobs = s.prepare(`SELECT id, run_id, kind, spec, attempt, enqueued_at FROM jobs ORDER BY id`).all() as SrcJob[];
     this.deps = src.tables.has('job_deps') ? (s.prepare(`SELECT job_id, run_id FROM job_deps ORDER BY job_id, run_id`).all() as { job_id: number; run_id: number }[]) : [];
+    if (only) this.restrictTo(only);
     this.prefixes = this.sourcePrefixes();
     this.busy = queueHolder(src.home);
+  }
+
+  /** Narrows the source to `only` and everything it needs, so the plan never sees the rest. */
+  private restrictTo(only: number[]): void {
+    const byId = new Map(this.runs.map((r) => [r.id, r]));
+    const missing = only.filter((id) => !byId.has(id));
+    if (missing.length) fail(`${this.src.home} has no run ${missing.join(', ')}; nothing was imported.`);
+    const keep = new Set<number>();
+    const keepDs = new Set<number>();
+    const todo = [...only];
+    while (todo.length) {
+      const id = todo.pop()!;
+      if (keep.has(id)) continue;
+      keep.add(id);
+      const r = byId.get(id);
+      if (!r) continue;
+      for (const n of this.needs(r)) todo.push(n);
+      if (r.dataset_id !== null && !keepDs.has(r.dataset_id)) {
+        keepDs.add(r.dataset_id);
+        const built = this.datasets.find((d) => d.id === r.dataset_id)?.run_id;
+        if (built != null) todo.push(built);
+      }
+    }
+    this.runs = this.runs.filter((r) => keep.has(r.id));
+    this.datasets = this.datasets.filter((d) => keepDs.has(d.id) || (d.run_id !== null && keep.has(d.run_id)));
+    this.jobs = this.jobs.filter((j) => keep.has(j.run_id));
+    const jobIds = new Set(this.jobs.map((j) => j.id));
+    this.deps = this.deps.filter((d) => jobIds.has(d.job_id) && keep.has(d.run_id));
   }
 
   private get runStage(): string {
@@ -933,7 +968,7 @@ export function importLab(repo: Repo, home: string, source: string, opts: Import
     try {
       const notes = finishPendingImports(repo, home, opts.hooks);
       removeStaleStaging(repo.db, home);
-      const report = new Importer(repo, resolve(home), src, opts.hooks ?? {}).run();
+      const report = new Importer(repo, resolve(home), src, opts.hooks ?? {}, opts.only).run();
       report.warnings.unshift(...notes);
       return report;
     } finally {

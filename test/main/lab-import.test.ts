@@ -279,6 +279,25 @@ describe('toklab import', () => {
     expect(detail.parentId).toBe(tok);
   });
 
+  it('only: takes the named runs and what they need (dataset, the run that built it), nothing else; a full import later adds the rest', () => {
+    const aHome = home();
+    const bHome = home();
+    const a = buildLab(aHome, 'a', { kind: 'selftest' });
+    const b = buildLab(bHome, 'b');
+    const before = a.repo.listRuns({}).length;
+    const r = importLab(a.repo, aHome, bHome, { only: [b.tokenizer] });
+    expect(Object.keys(r.runIds).map(Number).sort()).toEqual([b.build, b.tokenizer].sort());
+    expect(r.datasets.added).toBe(1);
+    expect(a.repo.listRuns({}).length).toBe(before + 2);
+    const tok = a.repo.getRun(r.runIds[String(b.tokenizer)]);
+    expect(existsSync(join(aHome, 'runs', String(tok.id), 'config.json'))).toBe(true);
+    // the evaluation, the feature network and the sweep stayed in B; a full import brings them without a second tokenizer
+    const all = importLab(a.repo, aHome, bHome);
+    expect(all.runs.existing).toBe(2);
+    expect(all.runIds[String(b.tokenizer)]).toBe(tok.id);
+    expect(() => importLab(a.repo, aHome, bHome, { only: [999] })).toThrow(/has no run 999; nothing was imported/);
+  });
+
   it('chains of imports keep origins: A←B, C←B, C←A brings B in once', () => {
     const aHome = home();
     const bHome = home();

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { labState } from '../../main/host/slurm/cluster';
 import { downstream, studyTasks } from '../../main/host/slurm/plan';
-import { loadSubmission } from '../../main/host/slurm/submission';
+import { loadSubmission, prepareSweep, sbatchLines } from '../../main/host/slurm/submission';
 import { STUDY_PLANS, studySteps } from '../../main/host/study';
 import { APP_VERSION } from '../../main/host/version';
 import { cleanupsAfterEach, tempHome } from './helpers';
@@ -57,6 +57,19 @@ describe('slurm plan', () => {
     const sub = loadSubmission(root);
     expect(sub.jobs).toEqual({});
     expect(existsSync(join(root, 'tasks'))).toBe(true);
+  });
+
+  it('a sweep is one array with a task per tokenizer, each importing only its tokenizer from the main home', () => {
+    const t = tempHome();
+    later(t.cleanup);
+    const sub = prepareSweep({ home: t.home, sweepId: 4, name: 's', spec: { tokenizers: [3, 5], alphas: [0.5], deltas: [4], deltaMode: 'abs', n: 50, seed: 0 }, options: { partition: 'gpu' }, node: '/usr/bin/node', cli: '/x/bin/toklab.mjs' });
+    expect(sub.stages.map((s) => s.name)).toEqual(['evals']);
+    expect(sub.stages[0].tasks.map((x) => [x.id, x.sweep?.tokenizer, x.imports])).toEqual([['eval-3', 3, []], ['eval-5', 5, []]]);
+    expect(sbatchLines(sub)).toEqual([`evals=$(sbatch --parsable ${sub.root}/scripts/evals.sbatch)`]);
+    const script = readFileSync(join(sub.root, 'scripts/evals.sbatch'), 'utf8');
+    expect(script).toContain('#SBATCH --array=0-1');
+    expect(script).toContain('# toklab ' + APP_VERSION + ': sweep 4 (s): 2 tokenizer(s) × α {0.5} × δ {4}');
+    expect(script).toContain(`  1) exec '/usr/bin/node' '/x/bin/toklab.mjs' slurm task --root '${sub.root}' --task eval-5 ;;`);
   });
 
   it('maps Slurm states onto run states: a task killed mid-way is failed, preempted is interrupted', () => {

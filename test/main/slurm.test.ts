@@ -32,7 +32,8 @@ const dir = mkdtempSync(join(tmpdir(), 'toklab-slurm-'));
 chmodSync(dir, 0o755); // munged runs as the munge user and must reach its socket folder
 const clusterDir = join(dir, 'cluster');
 const home = join(dir, 'home');
-const env = (): NodeJS.ProcessEnv => ({ ...process.env, TOKLAB_BACKEND: 'wasm' });
+// the smoke plan's extractor is far below the 0.9 floor; its sweep evaluations run anyway (and say so)
+const env = (): NodeJS.ProcessEnv => ({ ...process.env, TOKLAB_BACKEND: 'wasm', TOKLAB_MIN_EXTRACTOR_ACCURACY: '0' });
 const toklab = (...args: string[]): string => execFileSync(process.execPath, [join(ROOT, 'bin/toklab.mjs'), '--home', home, ...args], { cwd: ROOT, env: env(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -60,7 +61,7 @@ describe.skipIf(reason !== null)('toklab slurm (single-node cluster)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('runs the smoke study as job arrays; a killed task is failed, resubmitted and finished; collect merges exactly once; numbers equal a local run', async () => {
+  it('runs the smoke study as job arrays; a killed task is failed, resubmitted and finished; collect merges exactly once; a sweep runs a task per tokenizer; numbers equal local runs', async () => {
     const out = toklab('slurm', 'submit', 'study', '--plan', 'smoke');
     expect(out).toMatch(/submitted 7 tasks in 3 chained arrays/);
     const root = listSubmissions(home)[0];
@@ -101,14 +102,32 @@ describe.skipIf(reason !== null)('toklab slurm (single-node cluster)', () => {
     // 3 × (tokenizer, eval, token cache, generator, gFID)
     expect(runsAfter.length).toBe(17);
 
-    // the same numbers as a local smoke study of the same seeds
+    // a pFID sweep of two of the merged tokenizers: one task each, joined to the sweep at collect
+    const toks = (JSON.parse(toklab('runs', 'list', '--kind', 'tokenizer', '--json')) as { id: number; name: string }[]).sort((x, y) => x.id - y.id).slice(0, 2);
+    expect(toklab('slurm', 'submit', 'sweep', '--tokenizers', toks.map((t) => t.id).join(','), '--alpha', '0.5,0.9', '--delta', '4', '--delta-mode', 'abs', '--n', '50')).toMatch(/submitted 2 tasks/);
+    const sweepRoot = listSubmissions(home)[1];
+    await until('the sweep tasks', async () => (await submissionStatus(loadSubmission(sweepRoot))).every((s) => s.status === 'done'), 300_000);
+    toklab('slurm', 'collect', '--root', sweepRoot);
+    toklab('slurm', 'collect', '--root', sweepRoot);
+    const sweeps = JSON.parse(toklab('runs', 'list', '--kind', 'eval', '--json')) as { id: number; parentId: number; sweepId: number | null }[];
+    const inSweep = sweeps.filter((r) => r.sweepId !== null);
+    expect(inSweep.map((r) => r.parentId).sort()).toEqual(toks.map((t) => t.id).sort());
+
+    // the same numbers as a local smoke study of the same seeds, and as a local evaluation with the sweep's settings
     const localHome = join(dir, 'local');
     const lab = openTestLab(localHome, 2);
+    let localSweepPfid: number;
     try {
       await runStudy(lab, STUDY_PLANS.smoke, () => {});
+      const localTok = (await lab.listRuns({ kind: 'tokenizer' })).find((r) => r.name === toks[0].name)!;
+      const ev = await lab.startJob({ kind: 'eval-tokenizer', spec: { tokenizer: localTok.id, alphas: [0.5, 0.9], deltas: [4], deltaMode: 'abs', n: 50, seed: 0, minExtractorAccuracy: 0 } });
+      expect((await lab.waitForRun(ev.id)).status).toBe('done');
+      localSweepPfid = (await lab.listScores({ runIds: [ev.id], metric: 'eval/pfid_mean' }))[0].value;
     } finally {
       await lab.close();
     }
+    const slurmSweepRun = inSweep.find((r) => r.parentId === toks[0].id)!;
+    expect(JSON.parse(toklab('runs', 'show', String(slurmSweepRun.id), '--json')).scores.find((x: { metric: string }) => x.metric === 'eval/pfid_mean').value).toBe(localSweepPfid);
     const a = reportOf(home);
     const b = reportOf(localHome);
     expect(a.extractor.testAccuracy).toBe(b.extractor.testAccuracy);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { StudyPlan } from '../study';
 import { studySteps } from '../study';
 
-export type StageName = 'prep' | 'tokenizers' | 'chains';
+export type StageName = 'prep' | 'tokenizers' | 'chains' | 'evals';
 
 export interface SlurmTask {
   /** "prep", "tok-0", "chain-0", … */
@@ -22,6 +22,17 @@ export interface SlurmTask {
   steps: string[];
   /** Tasks whose lab homes it imports before it starts. */
   imports: string[];
+  /** A sweep task: the main home's runs it imports (with what they need), and the one evaluation it runs. */
+  sweep?: { tokenizer: number };
+}
+
+/** What a submission runs: a study plan, or a pFID sweep of the main home's tokenizers. */
+export type SubmissionWhat =
+  | { kind: 'study'; plan: string; dataset: 'shapes' | 'mnist' }
+  | { kind: 'sweep'; sweepId: number; name: string; spec: { tokenizers: number[]; alphas: number[]; deltas: number[]; deltaMode: 'abs' | 'share'; n: number; seed: number } };
+
+export function describeWhat(w: SubmissionWhat): string {
+  return w.kind === 'study' ? `study --plan ${w.plan} --dataset ${w.dataset}` : `sweep ${w.sweepId} (${w.name}): ${w.spec.tokenizers.length} tokenizer(s) × α {${w.spec.alphas.join(', ')}} × δ {${w.spec.deltas.join(', ')}}${w.spec.deltaMode === 'share' ? ' of K' : ''}`;
 }
 
 export interface SlurmOptions {
@@ -40,7 +51,7 @@ export interface Submission {
   root: string;
   /** The lab home that `collect` merges into. */
   home: string;
-  what: { kind: 'study'; plan: string; dataset: 'shapes' | 'mnist' };
+  what: SubmissionWhat;
   toklabVersion: string;
   /** How a task starts toklab: the Node binary and the CLI entry, absolute paths. */
   node: string;
@@ -62,6 +73,11 @@ export function studyTasks(plan: StudyPlan): Submission['stages'] {
     { name: 'tokenizers', tasks: toks, after: { stage: 'prep', type: 'afterok' } },
     { name: 'chains', tasks: chains, after: { stage: 'tokenizers', type: 'aftercorr' } },
   ];
+}
+
+/** A sweep: one task per tokenizer, each importing that tokenizer (and what it needs) from the main home and running its α × δ grid. */
+export function sweepTasks(tokenizers: number[]): Submission['stages'] {
+  return [{ name: 'evals', tasks: tokenizers.map((t, i) => ({ id: `eval-${t}`, stage: 'evals', index: i, steps: [`eval-tokenizer ${t}`], imports: [], sweep: { tokenizer: t } })), after: null }];
 }
 
 export const taskHome = (sub: Pick<Submission, 'root'>, id: string): string => join(sub.root, 'tasks', id);
@@ -107,7 +123,7 @@ export function batchScript(sub: Submission, stage: Submission['stages'][number]
   const n = stage.tasks.length;
   const lines = [
     '#!/bin/bash',
-    `#SBATCH --job-name=toklab-${sub.what.plan}-${stage.name}`,
+    `#SBATCH --job-name=toklab-${sub.what.kind === 'study' ? sub.what.plan : `sweep${sub.what.sweepId}`}-${stage.name}`,
     `#SBATCH --array=0-${n - 1}${o.arrayLimit ? `%${o.arrayLimit}` : ''}`,
     `#SBATCH --output=${logPath(sub, stage.name)}`,
     `#SBATCH --cpus-per-task=${o.cpusPerTask ?? 1}`,
@@ -115,7 +131,7 @@ export function batchScript(sub: Submission, stage: Submission['stages'][number]
     ...(o.gres ? [`#SBATCH --gres=${o.gres}`] : []),
     ...(o.time ? [`#SBATCH --time=${o.time}`] : []),
     ...(o.mem ? [`#SBATCH --mem=${o.mem}`] : []),
-    `# toklab ${sub.toklabVersion}: study --plan ${sub.what.plan} --dataset ${sub.what.dataset}, stage "${stage.name}" (${n} task${n === 1 ? '' : 's'})`,
+    `# toklab ${sub.toklabVersion}: ${describeWhat(sub.what)}, stage "${stage.name}" (${n} task${n === 1 ? '' : 's'})`,
     `# submission ${sub.root}, written ${sub.createdAt}`,
     '# Each task runs in its own lab home under tasks/; to re-run one by hand, run its line below.',
     'set -euo pipefail',

@@ -5,17 +5,20 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { join, resolve } from 'node:path';
 import type { ClusterSubmission, ImportReport, Progress, RunStatus } from '../../../preload/contract';
 import type { Lab } from '../lab';
+import { importLab } from '../lab-import';
 import { planFor, runStudy, STUDY_PLANS } from '../study';
 import { APP_VERSION } from '../version';
 import { jobStates, labState, sbatch, scancel } from './cluster';
 import type { SlurmOptions, SlurmTask, StageName, Submission } from './plan';
-import { allTasks, batchScript, downstream, findTask, scriptPath, studyTasks, taskCommand, taskHome } from './plan';
+import { allTasks, batchScript, describeWhat, downstream, findTask, scriptPath, studyTasks, sweepTasks, taskCommand, taskHome } from './plan';
 
 const MANIFEST = 'submission.json';
 const TASK_STATE = 'task.json';
 
 interface TaskState {
   state: 'running' | 'done' | 'failed';
+  /** A sweep task: its evaluation run in the task's home. */
+  runId?: number;
   jobId: string | null;
   startedAt: string;
   finishedAt?: string;
@@ -44,8 +47,9 @@ export function listSubmissions(home: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((d) => existsSync(join(dir, d, MANIFEST)))
-    .sort()
-    .map((d) => join(dir, d));
+    .map((d) => ({ root: join(dir, d), at: loadSubmission(join(dir, d)).createdAt }))
+    .sort((a, b) => a.at.localeCompare(b.at))
+    .map((x) => x.root);
 }
 
 export interface SubmitRequest {
@@ -83,6 +87,41 @@ export function prepareStudy(req: SubmitRequest): Submission {
   return sub;
 }
 
+export interface SweepSubmitRequest {
+  home: string;
+  /** The sweep row already made in the main home (its evaluations join it at collect). */
+  sweepId: number;
+  name: string;
+  spec: Extract<Submission['what'], { kind: 'sweep' }>['spec'];
+  options: SlurmOptions;
+  root?: string;
+  node: string;
+  cli: string;
+}
+
+/** A pFID sweep as one job array: a task per tokenizer (scripts and manifest only; nothing is submitted). */
+export function prepareSweep(req: SweepSubmitRequest): Submission {
+  const createdAt = new Date().toISOString();
+  const root = resolve(req.root ?? join(req.home, 'slurm', `sweep-${req.sweepId}-${createdAt.replace(/[:.]/g, '').slice(0, 15)}`));
+  if (existsSync(join(root, MANIFEST))) throw new Error(`${root} already holds a submission; pick another --root`);
+  const sub: Submission = {
+    root,
+    home: resolve(req.home),
+    what: { kind: 'sweep', sweepId: req.sweepId, name: req.name, spec: req.spec },
+    toklabVersion: APP_VERSION,
+    node: req.node,
+    cli: req.cli,
+    options: req.options,
+    stages: sweepTasks(req.spec.tokenizers),
+    createdAt,
+    jobs: {},
+  };
+  for (const d of ['scripts', 'logs', 'tasks']) mkdirSync(join(root, d), { recursive: true });
+  for (const st of sub.stages) writeFileSync(scriptPath(sub, st.name), batchScript(sub, st), { mode: 0o755 });
+  saveSubmission(sub);
+  return sub;
+}
+
 /** The sbatch command lines of a submission, in order (`$prep` stands for the job id the previous line prints). */
 export function sbatchLines(sub: Submission): string[] {
   return sub.stages.map((st) => {
@@ -92,7 +131,7 @@ export function sbatchLines(sub: Submission): string[] {
 }
 
 /** Submits the stages as chained job arrays and records every task's job id. */
-export async function submitStudy(sub: Submission): Promise<Submission> {
+export async function submitArrays(sub: Submission): Promise<Submission> {
   const ids = new Map<StageName, string>();
   const at = new Date().toISOString();
   for (const st of sub.stages) {
@@ -160,7 +199,7 @@ export async function submissionStatus(sub: Submission): Promise<TaskStatus[]> {
         stage: t.stage,
         steps: t.steps,
         status: st.status,
-        note: st.note || (current?.error ?? ''),
+        note: current?.state === 'failed' && current.error ? `${current.error} (log: ${join(sub.root, 'logs', `${t.stage}-${t.index}.out`)})` : st.note,
         jobId,
         slurmState: slurm?.state ?? null,
         attempts: sub.jobs[t.id]?.length ?? 0,
@@ -200,6 +239,29 @@ export async function resubmitTask(sub: Submission, id: string): Promise<{ task:
 }
 
 /**
+ * A sweep task's evaluation: the tokenizer (and what it needs: its dataset with the feature network,
+ * the runs that built them) imported from the main home, then its α × δ grid as one eval job. A rerun
+ * after a crash resumes the interrupted evaluation instead of starting another.
+ */
+async function sweepEval(sub: Submission, spec: Extract<Submission['what'], { kind: 'sweep' }>['spec'], tokenizer: number, lab: Lab, stateFile: string, log: (l: string) => void): Promise<number> {
+  const r = importLab(lab.repo, lab.opts.home, sub.home, { only: [tokenizer] });
+  log(`imported tokenizer ${tokenizer} from ${sub.home}: ${r.runs.added} runs added, ${r.runs.existing} already here`);
+  const local = r.runIds[String(tokenizer)];
+  if (local === undefined) throw new Error(`tokenizer run ${tokenizer} was not imported: ${r.skipped.map((x) => `${x.sourceId} ${x.reason}`).join('; ') || 'unknown reason'}`);
+  const prior = existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as TaskState).runId : undefined;
+  const existing = lab.repo.listRuns({ kind: 'eval', parentId: local }).find((x) => x.status !== 'failed');
+  let run = existing ?? (prior !== undefined ? lab.repo.getRun(prior) : undefined);
+  if (run && (run.status === 'interrupted' || run.status === 'cancelled')) run = await lab.resumeRun(run.id);
+  // named with this home's tokenizer id: the import back into the main home maps it to the main home's own
+  if (!run || run.status === 'failed')
+    run = await lab.startJob({ kind: 'eval-tokenizer', name: `pFID sweep ${sub.what.kind === 'sweep' ? sub.what.sweepId : ''} · tokenizer ${local}`, spec: { tokenizer: local, alphas: spec.alphas, deltas: spec.deltas, deltaMode: spec.deltaMode, n: spec.n, seed: spec.seed } });
+  const final = await lab.waitForRun(run.id);
+  if (final.status !== 'done') throw new Error(`the evaluation (run ${final.id}) ended ${final.status}: ${final.error ?? ''}`);
+  log(`done: evaluation run ${final.id} of tokenizer ${tokenizer}`);
+  return final.id;
+}
+
+/**
  * Runs one task inside its Slurm job: imports the homes of the tasks it depends on, then only its own
  * study steps (a step found interrupted in its home resumes from its checkpoint). Returns the exit code.
  */
@@ -219,9 +281,13 @@ export async function runTask(sub: Submission, id: string, open: (home: string) 
       const r: ImportReport = await lab.importLab(taskHome(sub, dep));
       log(`imported task ${dep}: ${r.runs.added} runs added, ${r.runs.existing} already here`);
     }
-    const plan = planFor(sub.what.plan, sub.what.dataset);
-    await runStudy(lab, plan, (l) => log(l), { only: (step) => task.steps.includes(step) });
-    writeJson(stateFile, { ...state, state: 'done', finishedAt: new Date().toISOString() });
+    let runId: number | undefined;
+    if (sub.what.kind === 'study') {
+      await runStudy(lab, planFor(sub.what.plan, sub.what.dataset), (l) => log(l), { only: (step) => task.steps.includes(step) });
+    } else if (task.sweep) {
+      runId = await sweepEval(sub, sub.what.spec, task.sweep.tokenizer, lab, stateFile, log);
+    }
+    writeJson(stateFile, { ...state, state: 'done', finishedAt: new Date().toISOString(), ...(runId !== undefined ? { runId } : {}) });
     return 0;
   } catch (e) {
     writeJson(stateFile, { ...state, state: 'failed', finishedAt: new Date().toISOString(), error: (e as Error).message });
@@ -254,8 +320,14 @@ export async function collect(sub: Submission, lab: Lab, log: (l: string) => voi
     }
     const r = await lab.importLab(taskHome(sub, s.id));
     res.imported.push({ task: s.id, runsAdded: r.runs.added, runsExisting: r.runs.existing });
+    // a sweep's evaluation joins the sweep it was submitted for (its tokenizer maps back to the main home's own run)
+    const own = readTaskState(sub, s.id);
+    if (sub.what.kind === 'sweep' && own?.runId !== undefined) {
+      const here = r.runIds[String(own.runId)];
+      if (here !== undefined) lab.repo.db.prepare(`UPDATE runs SET sweep_id = ? WHERE id = ? AND sweep_id IS NULL`).run(sub.what.sweepId, here);
+    }
   }
-  if (res.waiting.length === 0) {
+  if (res.waiting.length === 0 && sub.what.kind === 'study') {
     const data = await runStudy(lab, planFor(sub.what.plan, sub.what.dataset), log, { reuseOnly: true });
     res.report = data.files;
   }
@@ -267,7 +339,7 @@ export async function clusterSubmissions(home: string): Promise<ClusterSubmissio
   return Promise.all(
     listSubmissions(home).map(async (root) => {
       const sub = loadSubmission(root);
-      const what = `${sub.what.kind} --plan ${sub.what.plan} --dataset ${sub.what.dataset}`;
+      const what = describeWhat(sub.what);
       try {
         return { root, what, createdAt: sub.createdAt, tasks: await submissionStatus(sub), error: null };
       } catch (e) {
