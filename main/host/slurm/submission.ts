@@ -63,28 +63,22 @@ export interface SubmitRequest {
   cli: string;
 }
 
-/** Writes the manifest and one batch script per stage; nothing is submitted. */
-export function prepareStudy(req: SubmitRequest): Submission {
-  if (!STUDY_PLANS[req.plan]) throw new Error(`--plan: use one of ${Object.keys(STUDY_PLANS).join(', ')}`);
+/** Writes a submission's manifest and one batch script per stage under its root; nothing is submitted. */
+function writeSubmission(req: { home: string; root?: string; options: SlurmOptions; node: string; cli: string }, slug: string, what: Submission['what'], stages: Submission['stages']): Submission {
   const createdAt = new Date().toISOString();
-  const root = resolve(req.root ?? join(req.home, 'slurm', `${req.plan}-${req.dataset}-${createdAt.replace(/[:.]/g, '').slice(0, 15)}`));
+  const root = resolve(req.root ?? join(req.home, 'slurm', `${slug}-${createdAt.replace(/[:.]/g, '').slice(0, 15)}`));
   if (existsSync(join(root, MANIFEST))) throw new Error(`${root} already holds a submission; pick another --root, or use \`toklab slurm resubmit\` there`);
-  const sub: Submission = {
-    root,
-    home: resolve(req.home),
-    what: { kind: 'study', plan: req.plan, dataset: req.dataset },
-    toklabVersion: APP_VERSION,
-    node: req.node,
-    cli: req.cli,
-    options: req.options,
-    stages: studyTasks(planFor(req.plan, req.dataset)),
-    createdAt,
-    jobs: {},
-  };
+  const sub: Submission = { root, home: resolve(req.home), what, toklabVersion: APP_VERSION, node: req.node, cli: req.cli, options: req.options, stages, createdAt, jobs: {} };
   for (const d of ['scripts', 'logs', 'tasks']) mkdirSync(join(root, d), { recursive: true });
   for (const st of sub.stages) writeFileSync(scriptPath(sub, st.name), batchScript(sub, st), { mode: 0o755 });
   saveSubmission(sub);
   return sub;
+}
+
+/** A study plan as chained job arrays (scripts and manifest only). */
+export function prepareStudy(req: SubmitRequest): Submission {
+  if (!STUDY_PLANS[req.plan]) throw new Error(`--plan: use one of ${Object.keys(STUDY_PLANS).join(', ')}`);
+  return writeSubmission(req, `${req.plan}-${req.dataset}`, { kind: 'study', plan: req.plan, dataset: req.dataset }, studyTasks(planFor(req.plan, req.dataset)));
 }
 
 export interface SweepSubmitRequest {
@@ -99,27 +93,9 @@ export interface SweepSubmitRequest {
   cli: string;
 }
 
-/** A pFID sweep as one job array: a task per tokenizer (scripts and manifest only; nothing is submitted). */
+/** A pFID sweep as one job array: a task per tokenizer (scripts and manifest only). */
 export function prepareSweep(req: SweepSubmitRequest): Submission {
-  const createdAt = new Date().toISOString();
-  const root = resolve(req.root ?? join(req.home, 'slurm', `sweep-${req.sweepId}-${createdAt.replace(/[:.]/g, '').slice(0, 15)}`));
-  if (existsSync(join(root, MANIFEST))) throw new Error(`${root} already holds a submission; pick another --root`);
-  const sub: Submission = {
-    root,
-    home: resolve(req.home),
-    what: { kind: 'sweep', sweepId: req.sweepId, name: req.name, spec: req.spec },
-    toklabVersion: APP_VERSION,
-    node: req.node,
-    cli: req.cli,
-    options: req.options,
-    stages: sweepTasks(req.spec.tokenizers),
-    createdAt,
-    jobs: {},
-  };
-  for (const d of ['scripts', 'logs', 'tasks']) mkdirSync(join(root, d), { recursive: true });
-  for (const st of sub.stages) writeFileSync(scriptPath(sub, st.name), batchScript(sub, st), { mode: 0o755 });
-  saveSubmission(sub);
-  return sub;
+  return writeSubmission(req, `sweep-${req.sweepId}`, { kind: 'sweep', sweepId: req.sweepId, name: req.name, spec: req.spec }, sweepTasks(req.spec.tokenizers));
 }
 
 /** The sbatch command lines of a submission, in order (`$prep` stands for the job id the previous line prints). */
