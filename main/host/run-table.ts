@@ -46,62 +46,72 @@ function rowScore(s: Score): RowScore {
   return { value: s.value, scoreId: s.id, runId: s.runId, protocolKey: protocolKey(protocol), protocol: describeProtocol(protocol) };
 }
 
-/** Runs whose config names this run's folder (`runs/<id>` or below it): a generator's token cache, an eval's tokenizer … */
-function referencesRun(config: JsonValue, id: number): boolean {
-  const re = new RegExp(`^runs/${id}(/|$)`);
-  const walk = (v: JsonValue): boolean => {
-    if (typeof v === 'string') return re.test(v);
-    if (Array.isArray(v)) return v.some(walk);
-    if (v !== null && typeof v === 'object') return Object.values(v).some(walk);
-    return false;
-  };
-  return walk(config);
-}
-
 interface RawRun {
   id: number;
+  kind: string;
   config: string;
   notes: string;
   parent_id: number | null;
   dataset_id: number | null;
 }
 
-/** Direct dependents of a run: children, runs whose config points into its folder, queued jobs waiting for it, runs on the dataset it built. */
-function directDependents(repo: Repo, id: number, all: RawRun[]): number[] {
-  const out = new Set<number>();
-  for (const r of all) if (r.id !== id && (r.parent_id === id || (r.config.includes(`runs/${id}`) && referencesRun(JSON.parse(r.config) as JsonValue, id)))) out.add(r.id);
-  for (const row of repo.db.prepare(`SELECT DISTINCT j.run_id FROM job_deps d JOIN jobs j ON j.id = d.job_id WHERE d.run_id = ? AND j.status != 'finished'`).all(id) as { run_id: number }[])
-    if (row.run_id !== id) out.add(row.run_id);
-  const built = repo.db.prepare(`SELECT id FROM datasets WHERE run_id = ?`).all(id) as { id: number }[];
-  for (const d of built) for (const r of all) if (r.dataset_id === d.id && r.id !== id) out.add(r.id);
-  return [...out];
+/** A string value of a config that names a run folder: `"runs/12"` or `"runs/12/tokens"`. */
+const RUN_FOLDER = /"runs\/(\d+)(?=[/"])/g;
+
+/**
+ * Every run of the lab with its direct dependents, read in one pass: children, runs whose config names
+ * its folder (a generator's token cache, an eval's tokenizer …), queued jobs waiting for it, and runs on
+ * a dataset it built.
+ */
+class RunIndex {
+  readonly runs = new Map<number, RawRun>();
+  private readonly dependents = new Map<number, Set<number>>();
+
+  constructor(repo: Repo) {
+    const rows = repo.db.prepare(`SELECT id, kind, config, notes, parent_id, dataset_id FROM runs`).all() as RawRun[];
+    const add = (of: number, dep: number): void => {
+      if (of === dep) return;
+      const set = this.dependents.get(of) ?? new Set<number>();
+      set.add(dep);
+      this.dependents.set(of, set);
+    };
+    const builtBy = new Map((repo.db.prepare(`SELECT id, run_id FROM datasets WHERE run_id IS NOT NULL`).all() as { id: number; run_id: number }[]).map((d) => [d.id, d.run_id]));
+    for (const r of rows) {
+      this.runs.set(r.id, r);
+      if (r.parent_id !== null) add(r.parent_id, r.id);
+      for (const m of r.config.matchAll(RUN_FOLDER)) add(Number(m[1]), r.id);
+      const builder = r.dataset_id !== null ? builtBy.get(r.dataset_id) : undefined;
+      if (builder !== undefined) add(builder, r.id);
+    }
+    const waiting = repo.db.prepare(`SELECT DISTINCT d.run_id AS of, j.run_id AS dep FROM job_deps d JOIN jobs j ON j.id = d.job_id WHERE j.status != 'finished'`).all() as { of: number; dep: number }[];
+    for (const w of waiting) add(w.of, w.dep);
+  }
+
+  direct(id: number): number[] {
+    return [...(this.dependents.get(id) ?? [])];
+  }
+
+  /** A score of a child run (eval, sample) also describes its parent: the runs a score shows on. */
+  owners(runId: number): number[] {
+    const r = this.runs.get(runId);
+    return r && r.parent_id !== null && SCORE_CHILD_KINDS.has(r.kind) ? [runId, r.parent_id] : [runId];
+  }
 }
 
-function rawRuns(repo: Repo): RawRun[] {
-  return repo.db.prepare(`SELECT id, config, notes, parent_id, dataset_id FROM runs`).all() as RawRun[];
-}
-
-export function listRunRows(repo: Repo, q: RunQuery): RunRow[] {
-  const runs = repo.listRuns(q);
-  if (runs.length === 0) return [];
-  const raw = new Map(rawRuns(repo).map((r) => [r.id, r]));
+/** Tracker rows for these runs: flattened config, the newest score per column (own and children's), last metric values. */
+function rowsFor(repo: Repo, runs: RunSummary[], index: RunIndex): RunRow[] {
   const ids = new Set(runs.map((r) => r.id));
-  // scores of the runs and of their eval/sample children, newest last
   const scoresByRun = new Map<number, (RowScore & { column: string })[]>();
-  const add = (owner: number, column: string, s: Score): void => {
-    const list = scoresByRun.get(owner) ?? [];
-    list.push({ ...rowScore(s), column });
-    scoresByRun.set(owner, list);
-  };
-  const childKind = new Map<number, { parent: number | null; kind: string }>(
-    (repo.db.prepare(`SELECT id, parent_id, kind FROM runs`).all() as { id: number; parent_id: number | null; kind: string }[]).map((r) => [r.id, { parent: r.parent_id, kind: r.kind }]),
-  );
   const withMode = withDeltaMode(repo);
   for (const s of repo.listScores({}).map(withMode)) {
-    const col = scoreColumn(s);
-    if (ids.has(s.runId)) add(s.runId, col, s);
-    const c = childKind.get(s.runId);
-    if (c && c.parent !== null && ids.has(c.parent) && SCORE_CHILD_KINDS.has(c.kind)) add(c.parent, col, s);
+    const owners = index.owners(s.runId).filter((o) => ids.has(o));
+    if (owners.length === 0) continue;
+    const entry = { ...rowScore(s), column: scoreColumn(s) };
+    for (const o of owners) {
+      const list = scoresByRun.get(o) ?? [];
+      list.push(entry);
+      scoresByRun.set(o, list);
+    }
   }
   const last = new Map<number, Record<string, number>>();
   const lastRows = repo.db
@@ -111,12 +121,10 @@ export function listRunRows(repo: Repo, q: RunQuery): RunRow[] {
     )
     .all() as { run_id: number; name: string; value: number }[];
   for (const r of lastRows) if (ids.has(r.run_id)) last.set(r.run_id, { ...(last.get(r.run_id) ?? {}), [r.name]: r.value });
-  const all = [...raw.values()];
   return runs.map((run) => {
-    const r = raw.get(run.id);
+    const r = index.runs.get(run.id);
     const scores: Record<string, RowScore> = {};
-    for (const s of scoresByRun.get(run.id) ?? []) {
-      const { column, ...rest } = s;
+    for (const { column, ...rest } of scoresByRun.get(run.id) ?? []) {
       const prev = scores[column];
       if (!prev || rest.scoreId > prev.scoreId) scores[column] = rest;
     }
@@ -126,18 +134,22 @@ export function listRunRows(repo: Repo, q: RunQuery): RunRow[] {
       config: r ? flattenConfig(JSON.parse(r.config) as JsonObject) : {},
       scores,
       last: last.get(run.id) ?? {},
-      dependents: directDependents(repo, run.id, all).length,
+      dependents: index.direct(run.id).length,
     };
   });
+}
+
+export function listRunRows(repo: Repo, q: RunQuery): RunRow[] {
+  const runs = repo.listRuns(q);
+  return runs.length === 0 ? [] : rowsFor(repo, runs, new RunIndex(repo));
 }
 
 export function compareRuns(repo: Repo, ids: number[]): RunComparison {
   const unique = [...new Set(ids)];
   if (unique.length < 2) throw new Error('Compare needs at least two different runs.');
-  for (const id of unique) repo.getRun(id); // names a missing id
-  const byId = new Map(listRunRows(repo, { limit: 10_000 }).map((r) => [r.id, r]));
-  const rows = unique.map((id) => byId.get(id)).filter((r): r is RunRow => r !== undefined);
-  if (rows.length !== unique.length) throw new Error(`Runs ${unique.filter((id) => !byId.has(id)).join(', ')} are beyond the newest 10,000 runs; compare newer runs.`);
+  const index = new RunIndex(repo);
+  // getRun names a missing id
+  const rows = rowsFor(repo, unique.map((id) => repo.getRun(id)), index);
 
   const keys = [...new Set(rows.flatMap((r) => Object.keys(r.config)))].sort();
   const configDiff: RunComparison['configDiff'] = [];
@@ -150,14 +162,7 @@ export function compareRuns(repo: Repo, ids: number[]): RunComparison {
 
   // every score of every run (own + eval children), grouped by column and protocol
   const scoreRows = repo.listScores({}).map(withDeltaMode(repo));
-  const kinds = new Map((repo.db.prepare(`SELECT id, parent_id, kind FROM runs`).all() as { id: number; parent_id: number | null; kind: string }[]).map((r) => [r.id, r]));
-  const owner = (runId: number): number[] => {
-    const out: number[] = [];
-    if (unique.includes(runId)) out.push(runId);
-    const k = kinds.get(runId);
-    if (k?.parent_id != null && SCORE_CHILD_KINDS.has(k.kind) && unique.includes(k.parent_id)) out.push(k.parent_id);
-    return out;
-  };
+  const owner = (runId: number): number[] => index.owners(runId).filter((o) => unique.includes(o));
   // column → protocolKey → run index → newest score
   const grid = new Map<string, Map<string, Map<number, Score>>>();
   for (const s of scoreRows) {
@@ -206,7 +211,7 @@ export function compareRuns(repo: Repo, ids: number[]): RunComparison {
   }
 
   const images = unique.map((id) => {
-    const children = (repo.db.prepare(`SELECT id, kind FROM runs WHERE parent_id = ?`).all(id) as { id: number; kind: string }[]).filter((c) => SCORE_CHILD_KINDS.has(c.kind));
+    const children = [...index.runs.values()].filter((c) => c.parent_id === id && SCORE_CHILD_KINDS.has(c.kind));
     const arts: Artifact[] = [...repo.artifacts(id), ...children.flatMap((c) => repo.artifacts(c.id))].filter((a) => a.path.endsWith('.png'));
     return { runId: id, artifacts: arts };
   });
@@ -215,13 +220,13 @@ export function compareRuns(repo: Repo, ids: number[]): RunComparison {
 
 /** Every run a cascading delete would take, dependents before what they depend on (the run itself last). */
 function deletionOrder(repo: Repo, id: number): number[] {
-  const all = rawRuns(repo);
+  const index = new RunIndex(repo);
   const order: number[] = [];
   const seen = new Set<number>();
   const visit = (x: number): void => {
     if (seen.has(x)) return;
     seen.add(x);
-    for (const d of directDependents(repo, x, all)) visit(d);
+    for (const d of index.direct(x)) visit(d);
     order.push(x);
   };
   visit(id);
