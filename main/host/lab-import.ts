@@ -33,7 +33,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import type { ImportReport, JsonValue, RunKind, RunStatus } from '../../preload/contract';
 import type { Db } from './store/db';
 import { SCHEMA_VERSION } from './store/db';
-import type { Repo } from './store/repo';
+import type { DatasetRecord, Repo, RunRecord } from './store/repo';
 import { acquireImportLock, queueHolder } from './worker-lock';
 
 /** The first schema with lab identities and origins: older sources must be opened once with this toklab. */
@@ -59,45 +59,9 @@ export interface ImportOptions {
   hooks?: ImportHooks;
 }
 
-interface SrcRun {
-  id: number;
-  kind: string;
-  job_kind: string;
-  name: string;
-  status: string;
-  parent_id: number | null;
-  sweep_id: number | null;
-  dataset_id: number | null;
-  config: string;
-  seed: number | null;
-  backend: string | null;
-  app_version: string;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  error: string | null;
-  result: string | null;
-  progress: string | null;
-  notes: string;
-  origin: string | null;
-}
-
-interface SrcDataset {
-  id: number;
-  name: string;
-  kind: string;
-  source: string;
-  resolution: number;
-  channels: number;
-  num_classes: number;
-  train_n: number;
-  val_n: number;
-  path: string;
-  run_id: number | null;
-  meta: string;
-  created_at: string;
-  origin: string | null;
-}
+/** Source rows are read with SELECT *: the same shapes as this home's (tags are not joined in). */
+type SrcRun = Omit<RunRecord, 'tags'>;
+type SrcDataset = DatasetRecord;
 
 interface SrcSweep {
   id: number;

@@ -18,7 +18,8 @@ import type {
   ScoreRow,
 } from '../../../preload/contract';
 
-interface RunRow {
+/** A `runs` row as SQLite returns it (with the run's tags joined in by RUN_SELECT). */
+export interface RunRecord {
   id: number;
   kind: string;
   job_kind: string;
@@ -30,6 +31,7 @@ interface RunRow {
   config: string;
   seed: number | null;
   backend: string | null;
+  app_version: string;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
@@ -37,10 +39,13 @@ interface RunRow {
   result: string | null;
   progress: string | null;
   notes: string;
+  /** Where an imported run was made (migration 0004); null for a run made here. */
+  origin: string | null;
   tags: string | null;
 }
 
-interface DatasetRow {
+/** A `datasets` row as SQLite returns it. */
+export interface DatasetRecord {
   id: number;
   name: string;
   kind: string;
@@ -54,6 +59,7 @@ interface DatasetRow {
   run_id: number | null;
   meta: string;
   created_at: string;
+  origin: string | null;
 }
 
 export interface JobRow {
@@ -94,7 +100,7 @@ export interface NewDataset {
 const now = (): string => new Date().toISOString();
 const parse = <T>(s: string | null): T | null => (s === null ? null : (JSON.parse(s) as T));
 
-function toRun(r: RunRow): RunSummary {
+function toRun(r: RunRecord): RunSummary {
   return {
     id: r.id,
     kind: r.kind as RunKind,
@@ -115,7 +121,7 @@ function toRun(r: RunRow): RunSummary {
   };
 }
 
-function toDataset(r: DatasetRow): Dataset {
+function toDataset(r: DatasetRecord): Dataset {
   return {
     id: r.id,
     name: r.name,
@@ -203,7 +209,7 @@ export class Repo {
   }
 
   getRun(id: number): RunSummary {
-    const row = this.s.getRun.get(id) as RunRow | undefined;
+    const row = this.s.getRun.get(id) as RunRecord | undefined;
     if (!row) throw new Error(`There is no run ${id}. List runs with \`toklab runs list\`.`);
     return toRun(row);
   }
@@ -244,7 +250,7 @@ export class Repo {
     }
     const sql = `${RUN_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY runs.id DESC LIMIT ?`;
     args.push(q.limit ?? 500);
-    return (this.db.prepare(sql).all(...args) as RunRow[]).map(toRun);
+    return (this.db.prepare(sql).all(...args) as RunRecord[]).map(toRun);
   }
 
   markStarted(id: number, backend: string | null): void {
@@ -363,7 +369,7 @@ export class Repo {
   }
 
   runsOfSweep(sweepId: number): RunSummary[] {
-    return (this.db.prepare(`${RUN_SELECT} WHERE runs.sweep_id = ? ORDER BY runs.id`).all(sweepId) as RunRow[]).map(toRun);
+    return (this.db.prepare(`${RUN_SELECT} WHERE runs.sweep_id = ? ORDER BY runs.id`).all(sweepId) as RunRecord[]).map(toRun);
   }
 
   insertArtifact(runId: number, kind: string, path: string, meta: JsonObject): Artifact {
@@ -429,7 +435,7 @@ export class Repo {
   }
 
   getDataset(id: number): Dataset {
-    const row = this.s.getDataset.get(id) as DatasetRow | undefined;
+    const row = this.s.getDataset.get(id) as DatasetRecord | undefined;
     if (!row) throw new Error(`There is no dataset ${id}. List datasets with \`toklab datasets list\`.`);
     return toDataset(row);
   }
@@ -439,7 +445,7 @@ export class Repo {
       typeof idOrName === 'number' || /^\d+$/.test(idOrName)
         ? this.s.getDataset.get(Number(idOrName))
         : this.s.datasetByName.get(idOrName)
-    ) as DatasetRow | undefined;
+    ) as DatasetRecord | undefined;
     return row ? { ...toDataset(row), path: row.path } : null;
   }
 
@@ -475,7 +481,7 @@ export class Repo {
   }
 
   listDatasets(): Dataset[] {
-    return (this.s.listDatasets.all() as DatasetRow[]).map(toDataset);
+    return (this.s.listDatasets.all() as DatasetRecord[]).map(toDataset);
   }
 }
 
