@@ -126,6 +126,17 @@ describe('delete', () => {
     expect(existsSync(join(home, 'runs', String(tokB)))).toBe(true);
   });
 
+  it('a folder a crashed delete left moved aside is removed when the lab next opens', async () => {
+    const t = tempHome();
+    later(t.cleanup);
+    const aside = join(t.home, 'runs', '.deleted-runs_7-1-2');
+    mkdirSync(aside, { recursive: true });
+    writeFileSync(join(aside, 'checkpoint.bin'), 'x');
+    const lab = new Lab({ home: t.home, frontDoor: 'cli', queueHolder: false });
+    later(() => lab.close());
+    expect(existsSync(aside)).toBe(false);
+  });
+
   it('never hands a deleted run id to a new run', async () => {
     const { lab, home } = openLab();
     const { gen } = seed(lab, home);

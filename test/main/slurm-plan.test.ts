@@ -3,12 +3,12 @@
 // with the toklab version; the stages chain with afterok (prep → tokenizers) and aftercorr (tokenizer i
 // → its chain i); Slurm's states map onto the lab's run states.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { labState } from '../../main/host/slurm/cluster';
 import { downstream, studyTasks } from '../../main/host/slurm/plan';
-import { loadSubmission, prepareSweep, sbatchLines } from '../../main/host/slurm/submission';
+import { clusterSubmissions, loadSubmission, prepareSweep, sbatchLines } from '../../main/host/slurm/submission';
 import { STUDY_PLANS, studySteps } from '../../main/host/study';
 import { APP_VERSION } from '../../main/host/version';
 import { cleanupsAfterEach, tempHome } from './helpers';
@@ -70,6 +70,25 @@ describe('slurm plan', () => {
     expect(script).toContain('#SBATCH --array=0-1');
     expect(script).toContain('# toklab ' + APP_VERSION + ': sweep 4 (s): 2 tokenizer(s) × α {0.5} × δ {4}');
     expect(script).toContain(`  1) exec '/usr/bin/node' '/x/bin/toklab.mjs' slurm task --root '${sub.root}' --task eval-5 ;;`);
+  });
+
+  it('the Runs page still lists a submission where no Slurm client is installed, from the tasks\' own records', async () => {
+    const t = tempHome();
+    later(t.cleanup);
+    const sub = prepareSweep({ home: t.home, sweepId: 1, name: 's', spec: { tokenizers: [3, 5], alphas: [0.5], deltas: [4], deltaMode: 'abs', n: 50, seed: 0 }, options: {}, node: '/usr/bin/node', cli: '/x/bin/toklab.mjs' });
+    sub.jobs = { 'eval-3': [{ jobId: '9_0', arrayJobId: '9', submittedAt: sub.createdAt }], 'eval-5': [{ jobId: '9_1', arrayJobId: '9', submittedAt: sub.createdAt }] };
+    writeFileSync(join(sub.root, 'submission.json'), JSON.stringify(sub));
+    mkdirSync(join(sub.root, 'tasks/eval-3'), { recursive: true });
+    writeFileSync(join(sub.root, 'tasks/eval-3/task.json'), JSON.stringify({ state: 'done', jobId: '9_0', startedAt: sub.createdAt }));
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      const [c] = await clusterSubmissions(t.home);
+      expect(c.error).toMatch(/squeue is not installed/);
+      expect(c.tasks.map((x) => [x.id, x.status, x.note])).toEqual([['eval-3', 'done', 'task record: done'], ['eval-5', 'queued', 'no record yet']]);
+    } finally {
+      process.env.PATH = path;
+    }
   });
 
   it('maps Slurm states onto run states: a task killed mid-way is failed, preempted is interrupted', () => {
