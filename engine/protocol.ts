@@ -12,7 +12,9 @@ export type JobKind =
   | 'train-generator'
   | 'sample'
   | 'eval-generator'
-  | 'posttrain';
+  | 'posttrain'
+  | 'import-tokenizer'
+  | 'add-extractor';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 

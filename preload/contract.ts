@@ -16,7 +16,9 @@ export type RunKind =
   | 'eval'
   | 'sample'
   | 'tokens'
-  | 'study';
+  | 'study'
+  | 'external-tokenizer'
+  | 'extractor';
 
 export type EngineState = 'starting' | 'idle' | 'busy' | 'down';
 
@@ -305,6 +307,10 @@ export interface SweepSpec {
   /** Held-out images per evaluation (0 = the whole validation split). */
   n?: number;
   seed?: number;
+  /** Dataset to evaluate on (id or name): required for external (ONNX) tokenizers, else each tokenizer's own. */
+  dataset?: number | string;
+  /** An 'extractor' run (an ONNX feature extractor); default: the dataset's lab feature network. */
+  extractor?: number;
 }
 
 export interface Sweep {

@@ -16,6 +16,8 @@ const LOADERS: Partial<Record<JobKind, () => Promise<AnyJob>>> = {
   'eval-tokenizer': async () => (await import('./eval-tokenizer')).evalTokenizer,
   'eval-generator': async () => (await import('./eval-generator')).evalGenerator,
   posttrain: async () => (await import('./posttrain')).posttrain,
+  'import-tokenizer': async () => (await import('./import-onnx')).importTokenizer,
+  'add-extractor': async () => (await import('./import-onnx')).addExtractor,
 };
 
 export function registerJob(kind: JobKind, loader: () => Promise<AnyJob>): void {

@@ -20,12 +20,23 @@ export function codebookStats(tokens: ArrayLike<number>, k: number): CodebookSta
     if (!Number.isInteger(t) || t < 0 || t >= k) throw new Error(`token ${i} is ${t}, outside the codebook [0, ${k})`);
     counts[t]++;
   }
+  return codebookStatsFromCounts(counts);
+}
+
+/** The same from a histogram of codes (streamed evaluation counts batch by batch). */
+export function codebookStatsFromCounts(hist: ArrayLike<number>): CodebookStats {
+  const k = hist.length;
+  if (k < 1) throw new Error('codebook stats need a histogram over at least one code');
+  const counts = Int32Array.from(hist);
+  let total = 0;
+  for (let j = 0; j < k; j++) total += counts[j];
+  if (total === 0) throw new Error('codebook stats need at least one token');
   let used = 0;
   let entropy = 0;
   for (let j = 0; j < k; j++) {
     if (counts[j] === 0) continue;
     used++;
-    const p = counts[j] / tokens.length;
+    const p = counts[j] / total;
     entropy -= p * Math.log(p);
   }
   return { usage: used / k, perplexity: Math.exp(entropy), dead: k - used, counts };

@@ -32,6 +32,8 @@ export interface EvalTokenizerSpec {
   tokenizerRunDir: string;
   /** Packed dataset relative to the lab home; '' = the dataset the tokenizer was trained on. */
   datasetPath: string;
+  /** An ONNX extractor's run folder relative to the lab home; '' = the dataset's lab feature network. */
+  extractorRunDir: string;
   /** α values, the rows of the grid. */
   alphas: number[];
   /** δ values, the columns: shares of K ('share') or code counts ('abs'). */
@@ -76,6 +78,7 @@ export function validateEvalTokenizerSpec(input: unknown): EvalTokenizerSpec {
   return {
     tokenizerRunDir,
     datasetPath: str(o, 'datasetPath', ''),
+    extractorRunDir: str(o, 'extractorRunDir', ''),
     alphas,
     deltas,
     deltaMode,

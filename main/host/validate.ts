@@ -11,8 +11,8 @@ export class InputError extends Error {
   }
 }
 
-const JOB_KINDS: readonly JobKind[] = ['selftest', 'dataset-build', 'train-tokenizer', 'eval-tokenizer', 'extract-tokens', 'train-feature-net', 'train-generator', 'sample', 'eval-generator', 'posttrain'];
-const RUN_KINDS: readonly RunKind[] = ['selftest', 'dataset', 'feature-net', 'tokenizer', 'post-train', 'generator', 'eval', 'sample', 'tokens', 'study'];
+const JOB_KINDS: readonly JobKind[] = ['selftest', 'dataset-build', 'train-tokenizer', 'eval-tokenizer', 'extract-tokens', 'train-feature-net', 'train-generator', 'sample', 'eval-generator', 'posttrain', 'import-tokenizer', 'add-extractor'];
+const RUN_KINDS: readonly RunKind[] = ['selftest', 'dataset', 'feature-net', 'tokenizer', 'post-train', 'generator', 'eval', 'sample', 'tokens', 'study', 'external-tokenizer', 'extractor'];
 const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted'];
 
 function id(v: unknown, what = 'id'): number {

@@ -79,6 +79,7 @@ describe('eval-tokenizer spec', () => {
     expect(validateEvalTokenizerSpec({ tokenizerRunDir: 'runs/1' })).toEqual({
       tokenizerRunDir: 'runs/1',
       datasetPath: '',
+      extractorRunDir: '',
       alphas: [0.1, 0.3, 0.5, 0.7, 0.9],
       deltas: [0.03, 0.05, 0.1],
       deltaMode: 'share',
