@@ -116,7 +116,7 @@ class OnnxTokenizer implements TokenizerModel {
     this.h = m.h;
     this.w = m.w;
     this.quant = { K: m.K, D: m.D, codebookNorm: m.codebookNorm, betaCommit: 0.25 };
-    this.identity = { tokenizerKind: 'onnx', tokenizerHashes: { ...config.hashes }, layout: m.layout, range: m.range };
+    this.identity = { tokenizerKind: 'onnx', tokenizerHashes: { ...config.hashes }, tokenizerLayout: m.layout, tokenizerRange: m.range };
     this.codeData = m.codebookNorm === 'l2' ? l2RowsInPlace(Float32Array.from(p.cb.data), m.D) : p.cb.data;
   }
 
@@ -177,18 +177,25 @@ export async function probeOnnxTokenizer(spec: ImportTokenizerSpec): Promise<Onn
     const eIn = enc.inputNames[0], eOut = enc.outputNames[0], dIn = dec.inputNames[0], dOut = dec.outputNames[0];
     const declared = enc.inputShapes[eIn];
     if (declared && declared.length !== 4) throw new OnnxImportRefused(`the encoder's input "${eIn}" is declared ${shapeText(declared)}, rank ${declared.length}; toklab feeds images of rank 4, ${layoutHint(L)}.`);
-    const fromDecl = (iN: number, iC: number) => ({ S: declared?.[iN] ?? null, C: declared?.[iC] ?? null });
-    const d = L === 'nchw' ? fromDecl(2, 1) : fromDecl(1, 3);
-    const S = spec.size || d.S;
-    if (!S) throw new OnnxImportRefused(`the encoder's input "${eIn}" has a symbolic image size (${shapeText(declared)}); give the image side with --size.`);
-    const C = spec.channels || (d.C === 1 || d.C === 3 ? d.C : 3);
+    // image side and channels from the declared shape in a layout (the user's --size / --channels win)
+    const infer = (l: OnnxLayout): { S: number | null; C: number } => {
+      const [iS, iC] = l === 'nchw' ? [2, 1] : [1, 3];
+      const dc = declared?.[iC] ?? null;
+      return { S: spec.size || (declared?.[iS] ?? null), C: spec.channels || (dc === 1 || dc === 3 ? dc : 3) };
+    };
+    const fits = (l: OnnxLayout): boolean => {
+      const g = infer(l);
+      return g.S !== null && agrees(declared, imageDims(2, g.S, g.C, l));
+    };
+    const { S: S0, C } = infer(L);
+    if (!S0) throw new OnnxImportRefused(`the encoder's input "${eIn}" has a symbolic image size (${shapeText(declared)}); give the image side with --size.`);
+    const S = S0;
     const feedDims = imageDims(2, S, C, L);
-    if (!agrees(declared, feedDims)) {
+    if (!fits(L)) {
       const other: OnnxLayout = L === 'nchw' ? 'nhwc' : 'nchw';
-      const fits = agrees(declared, imageDims(2, S, C, other));
       throw new OnnxImportRefused(
         `the encoder's input "${eIn}" expects ${shapeText(declared)}, but layout ${L} at ${S} px with ${C} channels feeds ${shapeText(feedDims)}` +
-          (fits ? `; the model takes layout ${other}: pass --layout ${other}.` : '; check --layout, --size and --channels.'),
+          (fits(other) ? `; ${shapeText(declared)} is layout ${layoutHint(other)}: pass --layout ${other}.` : '; check --layout, --size and --channels.'),
       );
     }
     const x = probeImages(2, S, C);

@@ -41,7 +41,7 @@ export function vqTokenizerModel(tok: VqTokenizer): TokenizerModel {
     h,
     w: h,
     quant: { K: c.K, D, codebookNorm: c.codebookNorm, betaCommit: c.betaCommit },
-    identity: {},
+    identity: { tokenizerKind: 'vq' },
     encode: async (x, n) => tf.tidy(() => tok.encode(tf.tensor4d(x, [n, S, S, C])).dataSync() as Float32Array),
     decode: async (e, n) => tf.tidy(() => tok.decodeLatent(tf.tensor4d(e, [n, h, h, D])).dataSync() as Float32Array),
     codes: () => tok.codes(),

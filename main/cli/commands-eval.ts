@@ -49,11 +49,23 @@ export function deltaSpec(v: string | boolean | undefined, mode?: string | boole
   return { deltas: d, deltaMode: 'abs' };
 }
 
+/** `--dataset D` (id or name; needed for imported tokenizers) and `--extractor RUN` (an ONNX extractor run). */
+function evalTarget(opts: Record<string, string | boolean | undefined>): { dataset?: string | number; extractor?: number } {
+  const out: { dataset?: string | number; extractor?: number } = {};
+  if (opts.dataset !== undefined) {
+    if (typeof opts.dataset !== 'string' || !opts.dataset) throw new UsageError('--dataset takes a dataset id or name (see `toklab datasets list`)');
+    out.dataset = /^\d+$/.test(opts.dataset) ? Number(opts.dataset) : opts.dataset;
+  }
+  const ex = intOpt(opts.extractor, 'extractor');
+  if (ex !== undefined) out.extractor = ex;
+  return out;
+}
+
 const evalTokenizer: Command = {
   words: ['eval', 'tokenizer'],
-  usage: 'eval tokenizer <run> [--alpha 0.1,…] [--delta 8,16 | 2%,5%] [--delta-mode abs|share] [--n N] [--seed S] [--min-extractor-accuracy F]',
+  usage: 'eval tokenizer <run> [--alpha 0.1,…] [--delta 8,16 | 2%,5%] [--delta-mode abs|share] [--n N] [--seed S] [--dataset D] [--extractor RUN] [--min-extractor-accuracy F]',
   summary: 'rFID and a pFID grid on the held-out split',
-  options: { alpha: { type: 'string' }, delta: { type: 'string' }, 'delta-mode': { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, 'min-extractor-accuracy': { type: 'string' } },
+  options: { alpha: { type: 'string' }, delta: { type: 'string' }, 'delta-mode': { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, dataset: { type: 'string' }, extractor: { type: 'string' }, 'min-extractor-accuracy': { type: 'string' } },
   async run({ home, opts, args }) {
     const id = intOpt(args[0], 'run');
     if (id === undefined) throw new UsageError('eval tokenizer needs a tokenizer run id');
@@ -64,6 +76,7 @@ const evalTokenizer: Command = {
     if (n !== undefined) spec.n = n;
     const seed = intOpt(opts.seed, 'seed');
     if (seed !== undefined) spec.seed = seed;
+    Object.assign(spec, evalTarget(opts));
     return withLab(home, async (lab) => {
       return await follow(lab, () => lab.startJob({ kind: 'eval-tokenizer', spec: accuracyFloor(spec, opts['min-extractor-accuracy']) }), Boolean(opts.json));
     });
@@ -72,9 +85,9 @@ const evalTokenizer: Command = {
 
 const sweep: Command = {
   words: ['sweep'],
-  usage: 'sweep --tokenizers 3,5 --alpha 0.3,0.9 --delta 10%,30% [--delta-mode abs|share] [--n N] [--seed S]',
+  usage: 'sweep --tokenizers 3,5 --alpha 0.3,0.9 --delta 10%,30% [--delta-mode abs|share] [--n N] [--seed S] [--dataset D] [--extractor RUN]',
   summary: 'pFID grid over tokenizers × α × δ (queued jobs)',
-  options: { tokenizers: { type: 'string' }, alpha: { type: 'string' }, delta: { type: 'string' }, 'delta-mode': { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, name: { type: 'string' } },
+  options: { tokenizers: { type: 'string' }, alpha: { type: 'string' }, delta: { type: 'string' }, 'delta-mode': { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, name: { type: 'string' }, dataset: { type: 'string' }, extractor: { type: 'string' } },
   async run({ home, opts }) {
     const tokenizers = numList(opts.tokenizers, 'tokenizers');
     const alphas = numList(opts.alpha, 'alpha');
@@ -82,7 +95,7 @@ const sweep: Command = {
     const deltas = d.deltas;
     if (!tokenizers || !alphas || !deltas) throw new UsageError('sweep needs --tokenizers, --alpha and --delta lists');
     return withLab(home, async (lab) => {
-      const s = await lab.createSweep({ name: opts.name as string | undefined, tokenizers, alphas, deltas, deltaMode: d.deltaMode ?? 'share', n: intOpt(opts.n, 'n'), seed: intOpt(opts.seed, 'seed') });
+      const s = await lab.createSweep({ name: opts.name as string | undefined, tokenizers, alphas, deltas, deltaMode: d.deltaMode ?? 'share', n: intOpt(opts.n, 'n'), seed: intOpt(opts.seed, 'seed'), ...evalTarget(opts) });
       process.stderr.write(`sweep ${s.id}: ${s.runs.length} evaluation run(s) queued: ${s.runs.map((r) => r.id).join(', ')}\n`);
       if (!lab.isWorker) return 0;
       let failed = 0;

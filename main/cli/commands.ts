@@ -170,8 +170,9 @@ import { EVAL_COMMANDS } from './commands-eval';
 import { IMPORT_COMMANDS } from './commands-import';
 import { EXPORT_COMMANDS } from './commands-export';
 import { METRIC_COMMANDS } from './commands-metrics';
+import { ONNX_COMMANDS } from './commands-onnx';
 import { RUN_COMMANDS } from './commands-runs';
 import { SLURM_COMMANDS } from './commands-slurm';
 import { TRAIN_COMMANDS } from './commands-train';
 
-export const COMMANDS: Command[] = [doctor, runsList, runsShow, runsResume, ...RUN_COMMANDS, selftest, serveCmd, ...DATASET_COMMANDS, ...TRAIN_COMMANDS, ...EVAL_COMMANDS, ...METRIC_COMMANDS, ...SLURM_COMMANDS, ...IMPORT_COMMANDS, ...EXPORT_COMMANDS];
+export const COMMANDS: Command[] = [doctor, runsList, runsShow, runsResume, ...RUN_COMMANDS, selftest, serveCmd, ...DATASET_COMMANDS, ...TRAIN_COMMANDS, ...EVAL_COMMANDS, ...METRIC_COMMANDS, ...SLURM_COMMANDS, ...IMPORT_COMMANDS, ...EXPORT_COMMANDS, ...ONNX_COMMANDS];

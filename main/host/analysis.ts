@@ -10,7 +10,7 @@ import { describeField, describeProtocol, protocolDiff, protocolFamily, protocol
 import type { CorrelationExclusion, CorrelationProtocol, CorrelationRequest, CorrelationResult, CorrelationSide, JsonObject, RunSummary, Score, ScoreRow, Sweep, SweepSpec } from '../../preload/contract';
 import type { Repo } from './store/repo';
 
-const TOKENIZER_KINDS = new Set(['tokenizer', 'post-train']);
+const TOKENIZER_KINDS = new Set(['tokenizer', 'post-train', 'external-tokenizer']);
 
 /** `runs/12` → 12. */
 const runIdOf = (v: unknown): number | null => {
@@ -38,6 +38,8 @@ export function validateSweepSpec(repo: Repo, spec: SweepSpec): SweepSpec {
     deltaMode: mode,
     n: spec.n ?? 0,
     seed: spec.seed ?? 0,
+    ...(spec.dataset !== undefined && spec.dataset !== null && spec.dataset !== '' ? { dataset: spec.dataset } : {}),
+    ...(spec.extractor !== undefined && spec.extractor !== null ? { extractor: spec.extractor } : {}),
   };
 }
 

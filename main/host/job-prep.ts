@@ -5,6 +5,7 @@ import { validateDatasetBuildSpec } from '../../engine/specs/dataset-build';
 import { validateEvalGeneratorSpec } from '../../engine/specs/eval-generator';
 import { DEFAULT_MIN_EXTRACTOR_ACCURACY, gridDeltaProblem, validateEvalTokenizerSpec } from '../../engine/specs/eval-tokenizer';
 import { validateExtractTokensSpec } from '../../engine/specs/extract-tokens';
+import { validateAddExtractorSpec, validateImportTokenizerSpec } from '../../engine/specs/import-onnx';
 import { validatePosttrainSpec } from '../../engine/specs/posttrain';
 import { validateTrainFeatureNetSpec } from '../../engine/specs/train-feature-net';
 import { validateSampleSpec } from '../../engine/specs/sample';
@@ -95,6 +96,31 @@ function featureNetFirst(env: PrepEnv, d: Dataset & { path: string }): Prerequis
   return [pending ? { runId: pending.id } : { kind: 'train-feature-net', spec: { dataset: d.id } }];
 }
 const TOKENIZER_KINDS: RunKind[] = ['tokenizer', 'post-train'];
+/** What can be evaluated: the lab's tokenizers and the ones imported through ONNX. */
+const EVAL_TOKENIZER_KINDS: RunKind[] = ['tokenizer', 'post-train', 'external-tokenizer'];
+
+const given = (v: unknown): boolean => v !== undefined && v !== null && v !== '';
+
+/**
+ * The dataset an evaluation runs on: the one asked for, else the tokenizer's own. An imported tokenizer
+ * has none, so it must be given; its images must match the tokenizer's size and channels.
+ */
+function evalDataset(env: PrepEnv, tok: RunSummary, ref: unknown): Dataset & { path: string } {
+  const m = tokenizerModel(env.home, tok.id) as { imageSize?: unknown; channels?: unknown } | null;
+  let d: Dataset & { path: string };
+  if (given(ref)) d = resolveDataset(env.repo, ref);
+  else if (tok.kind === 'external-tokenizer')
+    throw new Error(`dataset: run ${tok.id} is an imported tokenizer and has no dataset of its own; give the dataset to evaluate on (CLI: --dataset), with ${typeof m?.imageSize === 'number' ? `${m.imageSize} px` : 'its'} images.`);
+  else d = datasetOfRun(env.repo, tok);
+  if (m && typeof m.imageSize === 'number' && typeof m.channels === 'number' && (d.resolution !== m.imageSize || d.channels !== m.channels))
+    throw new Error(`dataset: ${d.name} holds ${d.resolution} px images with ${d.channels} channel(s), but tokenizer ${tok.id} takes ${m.imageSize} px with ${m.channels}; pick a dataset at the tokenizer's size (import an ImageFolder at ${m.imageSize} px).`);
+  return d;
+}
+
+/** The ONNX extractor an evaluation asks for (a done 'extractor' run), or null for the dataset's lab network. */
+function evalExtractor(env: PrepEnv, ref: unknown): RunSummary | null {
+  return given(ref) ? resolveRun(env.repo, ref, ['extractor'], 'extractor') : null;
+}
 
 /** Built-in datasets (shapes, MNIST) have feature networks the lab can vouch for; a user ImageFolder's may not reach 0.9. */
 export function isBuiltInDataset(d: Pick<Dataset, 'source' | 'kind'>): boolean {
@@ -178,18 +204,38 @@ const PREPS: Partial<Record<JobKind, JobPrep>> = {
   'eval-tokenizer': {
     runKind: 'eval',
     prerequisites: (raw, env) => {
-      const tok = resolveRun(env.repo, (raw as Record<string, unknown>).tokenizer, TOKENIZER_KINDS, 'tokenizer');
-      return featureNetFirst(env, datasetOfRun(env.repo, tok));
+      const o = (raw ?? {}) as Record<string, unknown>;
+      const tok = resolveRun(env.repo, o.tokenizer, EVAL_TOKENIZER_KINDS, 'tokenizer');
+      const d = evalDataset(env, tok, o.dataset);
+      return evalExtractor(env, o.extractor) ? [] : featureNetFirst(env, d);
     },
     prepare: (raw, env) => {
-      const tok = resolveRun(env.repo, (raw as Record<string, unknown>).tokenizer, TOKENIZER_KINDS, 'tokenizer');
-      const d = datasetOfRun(env.repo, tok);
-      const s = validateEvalTokenizerSpec({ ...without(withAccuracyFloor(raw, d), 'tokenizer'), tokenizerRunDir: runRel(tok.id), datasetPath: d.path });
+      const o = (raw ?? {}) as Record<string, unknown>;
+      const tok = resolveRun(env.repo, o.tokenizer, EVAL_TOKENIZER_KINDS, 'tokenizer');
+      const d = evalDataset(env, tok, o.dataset);
+      const ex = evalExtractor(env, o.extractor);
+      // an external extractor has no accuracy on the dataset to hold to a floor
+      const floored = ex ? { ...o, minExtractorAccuracy: o.minExtractorAccuracy ?? 0 } : withAccuracyFloor(raw, d);
+      const s = validateEvalTokenizerSpec({ ...without(floored, 'tokenizer', 'dataset', 'extractor'), tokenizerRunDir: runRel(tok.id), datasetPath: d.path, extractorRunDir: ex ? runRel(ex.id) : '' });
       // a grid δ that is one code of this tokenizer's K perturbs nothing: refuse before queueing (the engine checks again)
       const K = tokenizerK(env.home, tok.id);
       const bad = K === null ? null : gridDeltaProblem(s, K);
       if (bad) throw bad;
-      return { spec: asJson(s), seed: s.seed, datasetId: d.id, parentId: tok.id, name: `rFID/pFID of tokenizer ${tok.id}` };
+      return { spec: asJson(s), seed: s.seed, datasetId: d.id, parentId: tok.id, name: `rFID/pFID of tokenizer ${tok.id}${ex ? ` (extractor ${ex.id})` : ''}` };
+    },
+  },
+  'import-tokenizer': {
+    runKind: 'external-tokenizer',
+    prepare: (raw) => {
+      const s = validateImportTokenizerSpec(raw);
+      return { spec: asJson(s), seed: null, datasetId: null, parentId: null, name: s.name };
+    },
+  },
+  'add-extractor': {
+    runKind: 'extractor',
+    prepare: (raw) => {
+      const s = validateAddExtractorSpec(raw);
+      return { spec: asJson(s), seed: null, datasetId: null, parentId: null, name: s.name };
     },
   },
   'eval-generator': {

@@ -281,7 +281,7 @@ export class Lab implements LabApi {
     const reqs = spec.tokenizers.map((t) => ({
       kind: 'eval-tokenizer' as const,
       name: `pFID sweep · tokenizer ${t}`,
-      spec: { tokenizer: t, alphas: spec.alphas, deltas: spec.deltas, deltaMode: spec.deltaMode, n: spec.n ?? 0, seed: spec.seed ?? 0 },
+      spec: { tokenizer: t, alphas: spec.alphas, deltas: spec.deltas, deltaMode: spec.deltaMode, n: spec.n ?? 0, seed: spec.seed ?? 0, ...(spec.dataset !== undefined ? { dataset: spec.dataset } : {}), ...(spec.extractor !== undefined ? { extractor: spec.extractor } : {}) },
     }));
     for (const r of reqs) prepareJob(r, { repo: this.repo, home: this.opts.home });
     const name = spec.name?.trim() || `sweep ${spec.alphas.length}×${spec.deltas.length} over ${spec.tokenizers.length} tokenizer(s)`;

@@ -103,6 +103,8 @@ function sweepSpec(v: unknown): SweepSpec {
   if (o.name !== undefined) s.name = text(o.name, 200, 'name');
   if (o.n !== undefined) s.n = typeof o.n === 'number' && Number.isInteger(o.n) && o.n >= 0 ? o.n : (() => { throw new InputError('n must be a whole number ≥ 0'); })();
   if (o.seed !== undefined) s.seed = typeof o.seed === 'number' && Number.isInteger(o.seed) && o.seed >= 0 ? o.seed : (() => { throw new InputError('seed must be a whole number ≥ 0'); })();
+  if (o.dataset !== undefined && o.dataset !== null) s.dataset = typeof o.dataset === 'number' ? id(o.dataset, 'dataset') : text(o.dataset, 200, 'dataset');
+  if (o.extractor !== undefined && o.extractor !== null) s.extractor = id(o.extractor, 'extractor');
   return s;
 }
 
