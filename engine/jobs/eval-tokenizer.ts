@@ -109,7 +109,6 @@ interface EvalState {
 }
 
 const STATE_DIR = 'eval-state';
-const SAVE_EVERY_MS = 2000;
 
 /** Per-stream feature files ([done, d] float32 rows) beside a state file, in the run folder. */
 class FeatureFiles {
@@ -254,7 +253,6 @@ export async function evaluateTokenizer(inp: EvalInputs, spec: EvalTokenizerSpec
   const hitsOf = (probs: Float32Array | null, from: number, bn: number): number => (probs && ex.datasetClasses ? top1Hits(probs, labels.subarray(from, from + bn), bn) : 0);
   const report = (done: number): void => ctx.progress(done >= n ? units : Math.round((done / n) * units * 1000) / 1000, units, `${done} of ${n} images through ${streams.length} reconstructions each`);
   const codes = model.codes();
-  let lastSave = Date.now();
   try {
     report(state.done);
     for (let from = state.done; from < n; from += BATCH) {
@@ -293,11 +291,9 @@ export async function evaluateTokenizer(inp: EvalInputs, spec: EvalTokenizerSpec
       } finally {
         zt.dispose();
       }
+      // after every batch: the features are on disk before the state that counts them
       state.done = from + bn;
-      if (Date.now() - lastSave > SAVE_EVERY_MS || state.done >= n) {
-        writeState(stateFile, state);
-        lastSave = Date.now();
-      }
+      writeState(stateFile, state);
       report(state.done);
     }
   } finally {
