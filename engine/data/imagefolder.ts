@@ -8,6 +8,7 @@ import { throwIfCancelled } from '../context';
 import { Rng, deriveSeed } from '../rng';
 import { PACKED_FORMAT, SplitWriter, writeManifest } from './packed';
 import { stratifiedSplit } from './split';
+import { FOLDER_RESOLUTIONS } from '../specs/dataset-build';
 import type { DatasetManifest, SkippedFile } from './types';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
@@ -165,7 +166,7 @@ export interface ImportOptions {
   name: string;
   resolution: number;
   channels?: 1 | 3;
-  /** Share of each class held out for validation, in [0, 0.5]; default 0.1. */
+  /** Share of each class held out for validation, in [0, 0.5], or 1 (all: an evaluation set); default 0.1. */
   valShare?: number;
   seed?: number;
   /** Images decoded at once (sharp decodes on the libuv pool, off the JS thread); default 8. */
@@ -188,7 +189,7 @@ export async function importImageFolder(opts: ImportOptions): Promise<DatasetMan
   const channels = opts.channels ?? 3;
   const valShare = opts.valShare ?? 0.1;
   const seed = opts.seed ?? 0;
-  if (![16, 32, 64].includes(res)) throw new ImportRefused(`resolution ${res} is not supported; use 16, 32 or 64`);
+  if (!(FOLDER_RESOLUTIONS as readonly number[]).includes(res)) throw new ImportRefused(`resolution ${res} is not supported; use ${FOLDER_RESOLUTIONS.join(', ')}`);
   const scan = scanImageFolder(opts.folder);
   const skipped = [...scan.skipped];
   const bytes = res * res * channels;

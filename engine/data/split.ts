@@ -4,6 +4,7 @@ import { Rng } from '../rng';
 
 /** Validation items for a class of n items: none below 2 items or at share 0, else round(n·share) kept within [1, n − 1]. */
 export function valCountFor(n: number, valShare: number): number {
+  if (valShare >= 1) return n; // an evaluation set: every image held out
   if (n < 2 || valShare <= 0) return 0;
   return Math.min(n - 1, Math.max(1, Math.round(n * valShare)));
 }

@@ -118,9 +118,15 @@ function evalDataset(env: PrepEnv, tok: RunSummary, ref: unknown): Dataset & { p
 }
 
 /** The ONNX extractor an evaluation asks for (a done 'extractor' run), or null for the dataset's lab network. */
-function evalExtractor(env: PrepEnv, ref: unknown): RunSummary | null {
-  return given(ref) ? resolveRun(env.repo, ref, ['extractor'], 'extractor') : null;
+function evalExtractor(env: PrepEnv, ref: unknown, d: Dataset): RunSummary | null {
+  if (given(ref)) return resolveRun(env.repo, ref, ['extractor'], 'extractor');
+  if (d.resolution > LAB_NET_MAX_RESOLUTION)
+    throw new Error(`extractor: dataset ${d.name} holds ${d.resolution} px images; the lab feature network is built for ${LAB_NET_MAX_RESOLUTION} px and below. Register a standard extractor (e.g. InceptionV3: docs/EXTRACTORS.md, \`toklab extractor add\`) and pass it (CLI: --extractor).`);
+  return null;
 }
+
+/** The largest images the lab's own feature network is trained on; larger datasets need an ONNX extractor. */
+const LAB_NET_MAX_RESOLUTION = 64;
 
 /** Built-in datasets (shapes, MNIST) have feature networks the lab can vouch for; a user ImageFolder's may not reach 0.9. */
 export function isBuiltInDataset(d: Pick<Dataset, 'source' | 'kind'>): boolean {
@@ -207,13 +213,13 @@ const PREPS: Partial<Record<JobKind, JobPrep>> = {
       const o = (raw ?? {}) as Record<string, unknown>;
       const tok = resolveRun(env.repo, o.tokenizer, EVAL_TOKENIZER_KINDS, 'tokenizer');
       const d = evalDataset(env, tok, o.dataset);
-      return evalExtractor(env, o.extractor) ? [] : featureNetFirst(env, d);
+      return evalExtractor(env, o.extractor, d) ? [] : featureNetFirst(env, d);
     },
     prepare: (raw, env) => {
       const o = (raw ?? {}) as Record<string, unknown>;
       const tok = resolveRun(env.repo, o.tokenizer, EVAL_TOKENIZER_KINDS, 'tokenizer');
       const d = evalDataset(env, tok, o.dataset);
-      const ex = evalExtractor(env, o.extractor);
+      const ex = evalExtractor(env, o.extractor, d);
       // an external extractor has no accuracy on the dataset to hold to a floor
       const floored = ex ? { ...o, minExtractorAccuracy: o.minExtractorAccuracy ?? 0 } : withAccuracyFloor(raw, d);
       const s = validateEvalTokenizerSpec({ ...without(floored, 'tokenizer', 'dataset', 'extractor'), tokenizerRunDir: runRel(tok.id), datasetPath: d.path, extractorRunDir: ex ? runRel(ex.id) : '' });

@@ -89,6 +89,26 @@ describe('ImageFolder import', () => {
     expect(readdirSync(join(tmp, 'out', 'ok')).filter((f) => f.includes('tmp'))).toEqual([]);
   });
 
+  it('imports at 256 px as a whole evaluation set (valShare 1), for tokenizers trained elsewhere', async () => {
+    const m = await importImageFolder(opts('eval256', { resolution: 256, valShare: 1 }));
+    expect(m.resolution).toBe(256);
+    expect([m.splits.train.n, m.splits.val.n]).toEqual([0, 12]);
+    expect(m.splits.val.classCounts).toEqual([5, 4, 3]);
+    const ds = openPackedDataset(join(tmp, 'out', 'eval256'));
+    try {
+      expect(ds.imageShape).toEqual([256, 256, 3]);
+      // solid-colour sources stay solid through the crop and resize
+      const { x, y } = ds.split('val').read([0]);
+      let off = 0;
+      for (let p = 0; p < 256 * 256; p++) for (let c = 0; c < 3; c++) off = Math.max(off, Math.abs(x[p * 3 + c] - x[c]));
+      expect(off).toBeLessThanOrEqual(1);
+      expect(y[0]).toBeGreaterThanOrEqual(0);
+    } finally {
+      ds.close();
+    }
+    await expect(importImageFolder(opts('eval512', { resolution: 512 }))).rejects.toThrow(/resolution 512 is not supported; use 16, 32, 64, 128, 256/);
+  });
+
   it('writes each good image once, centre-cropped, alpha flattened on black', () => {
     const got = meanColours(join(tmp, 'out', 'ok'));
     expect(got.length).toBe(expected.length);
