@@ -4,8 +4,9 @@
 //
 // Execution providers: CPU always (bundled for Linux, macOS and Windows). CUDA when the machine has
 // it: onnxruntime-node downloads the CUDA provider at install time unless told to skip (this project's
-// .npmrc skips it so `npm ci` works offline); TOKLAB_ORT_PROVIDERS=cuda,cpu asks for it, and a
-// provider that cannot load falls back to the CPU with a note in the session's `providers`.
+// .npmrc skips it so `npm ci` works offline); TOKLAB_ORT_PROVIDERS=cuda,cpu asks for it. A provider
+// that cannot load fails the session with a message that says how to install it or unset the variable,
+// rather than running on the CPU under a GPU label.
 import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
