@@ -260,7 +260,7 @@ function removeStaleStaging(db: Db, home: string): void {
 const SKIP_FILE = /^\.writer\.lock$|\.tmp$|\.tmp-|\.old-/;
 
 /** Numeric JSON fields that hold run ids, and arrays of them. */
-const RUN_ID_KEYS = new Set(['tokenizer', 'generator', 'decoder', 'featureNet', 'parentId', 'runId', 'tokenizerRunId', 'generatorRunId', 'decoderRunId']);
+const RUN_ID_KEYS = new Set(['tokenizer', 'generator', 'decoder', 'featureNet', 'extractor', 'parentId', 'runId', 'tokenizerRunId', 'generatorRunId', 'decoderRunId']);
 const RUN_ID_LIST_KEYS = new Set(['tokenizers', 'generators', 'runIds', 'scoreRunIds', 'parentIds']);
 const DATASET_ID_KEYS = new Set(['dataset', 'datasetId']);
 

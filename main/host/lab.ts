@@ -482,8 +482,10 @@ export class Lab implements LabApi {
       const ck = latestCheckpoint(dir);
       resumedFrom = ck ? checkpointStep(ck) : 0;
       this.repo.resetForResume(runId, resumedFrom);
-      const message = ck ? `resumed from step ${resumedFrom} (checkpoint ${ck})` : 'restarted from step 0: no checkpoint existed';
-      this.emit({ type: 'log', runId, level: ck ? 'info' : 'warn', message });
+      // an evaluation keeps its own state (engine/jobs/eval-tokenizer.ts) and says where it continues
+      const evalState = existsSync(join(dir, 'eval-state', 'state.json'));
+      const message = ck ? `resumed from step ${resumedFrom} (checkpoint ${ck})` : evalState ? 'resuming the evaluation from its saved state' : 'restarted from step 0: no checkpoint existed';
+      this.emit({ type: 'log', runId, level: ck || evalState ? 'info' : 'warn', message });
     }
     this.attempts.set(runId, { t0: Date.now(), first: null, resumedFrom });
     let lastProgress: Progress | undefined;
