@@ -230,7 +230,6 @@ export async function evaluateTokenizer(inp: EvalInputs, spec: EvalTokenizerSpec
   const live = cells.filter((c) => !c.noop);
   const needReal = inp.real === null;
   const streams = [...(needReal ? ['real'] : []), 'clean', ...live.map((c) => c.stream)];
-  const units = cells.length + 1;
 
   // resume from the run folder's state when it was written for exactly this request
   const stateDir = path.join(ctx.runDir, STATE_DIR);
@@ -251,7 +250,8 @@ export async function evaluateTokenizer(inp: EvalInputs, spec: EvalTokenizerSpec
   const warned = new Set<string>();
   const labels = val.labels.subarray(0, n);
   const hitsOf = (probs: Float32Array | null, from: number, bn: number): number => (probs && ex.datasetClasses ? top1Hits(probs, labels.subarray(from, from + bn), bn) : 0);
-  const report = (done: number): void => ctx.progress(done >= n ? units : Math.round((done / n) * units * 1000) / 1000, units, `${done} of ${n} images through ${streams.length} reconstructions each`);
+  // progress in images (the rate reads as images/s); each image goes through every stream
+  const report = (done: number): void => ctx.progress(done, n, `${done} of ${n} images, each through ${streams.length - (needReal ? 1 : 0)} reconstructions (rFID + ${live.length} pFID cells)`);
   const codes = model.codes();
   try {
     report(state.done);

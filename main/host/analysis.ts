@@ -48,10 +48,11 @@ export function sweepOf(row: { id: number; name: string; spec: JsonObject; creat
   const cells = ((row.spec.alphas as number[])?.length ?? 0) * ((row.spec.deltas as number[])?.length ?? 0) + 1;
   let done = 0;
   let total = 0;
+  // each run counts its grid (cells + rFID), whatever unit its own progress is in (evaluations report images)
   for (const r of runs) {
-    const t = r.progress?.total ?? cells;
-    total += t;
-    done += r.status === 'done' ? t : Math.min(t, r.progress?.done ?? 0);
+    total += cells;
+    const p = r.progress;
+    done += r.status === 'done' ? cells : p && p.total > 0 ? cells * Math.min(1, p.done / p.total) : 0;
   }
   const started = runs.map((r) => r.startedAt).filter((s): s is string => !!s).sort()[0];
   const elapsed = started ? (Date.now() - Date.parse(started)) / 1000 : 0;

@@ -163,8 +163,8 @@ describe('eval-tokenizer job', () => {
     expect(cell.provenance).toMatchObject({ deltaShare: 1, includeSelf: true, selection: 'bernoulli', anchor: 'z', K: 32 });
     expect(by('eval/usage')[0].value).toBeGreaterThan(0);
     expect(by('eval/psnr')[0].value).toBeGreaterThan(20);
-    // one unit per cell + 1 for rFID
-    expect(rec.progress[rec.progress.length - 1]).toEqual([7, 7]);
+    // progress in images of N
+    expect(rec.progress[rec.progress.length - 1]).toEqual([200, 200]);
     expect(rec.logs.filter((l) => l.level === 'warn')).toEqual([]); // N = 200 ≥ d = 128
   });
 
@@ -232,7 +232,7 @@ describe('eval-tokenizer job', () => {
     await evalTokenizer({ ...gridSpec, alphas: [0.5], deltas: [8], n: 40 }, small.ctx);
     expect(small.rec.logs.some((l) => l.level === 'warn' && /below the feature dimension 128/.test(l.message))).toBe(true);
     expect(small.rec.scores.find((s) => s.metric === 'eval/rfid')!.provenance.n).toBe(40);
-    const cancelled = ctxFor('eval-cancel', 1);
+    const cancelled = ctxFor('eval-cancel', 64);
     const before = tf.memory().numTensors;
     await expect(evalTokenizer(gridSpec, cancelled.ctx)).rejects.toBeInstanceOf(JobCancelled);
     expect(tf.memory().numTensors).toBe(before);

@@ -281,6 +281,9 @@ describe('sweeps', () => {
     expect(s.progress.total).toBe(15);
     expect(s.progress.etaSeconds).toBeGreaterThan(5);
     expect(s.status).toBe('running');
+    // an evaluation reports images (of N): it counts as that share of its grid
+    const images = { ...run('running'), progress: { done: 100, total: 200 } } as RunSummary;
+    expect(sweepOf(base, [run('done', 5), images]).progress).toMatchObject({ done: 7.5, total: 10 });
     expect(sweepOf(base, [run('done', 5), run('interrupted', 1)]).status).toBe('partial');
     expect(sweepOf(base, [run('done', 5)]).status).toBe('done');
   });
