@@ -104,8 +104,18 @@ describe('columns', () => {
     expect(scoreLabel('eval/unheard_of')).toBe('eval/unheard_of');
   });
 
-  it('K comes from overrides.K, else from the preset’s name', () => {
+  it('imported ONNX tokenizers and extractors have defaults of their own: no preset, LP or PSNR', () => {
+    const ext = defaultColumns('external-tokenizer');
+    for (const c of ['K', 'config:l2', 'config:layout', 'config:range', 'score:eval/rfid', 'score:eval/pfid_mean']) expect(ext).toContain(c);
+    for (const c of ['config:preset', 'config:lp.alpha', 'score:tokenizer/psnr']) expect(ext).not.toContain(c);
+    const ex = defaultColumns('extractor');
+    for (const c of ['config:model', 'config:input', 'config:range']) expect(ex).toContain(c);
+    expect(ex).not.toContain('score:eval/rfid');
+  });
+
+  it('K comes from overrides.K, an imported tokenizer’s model.K, else from the preset’s name', () => {
     expect(codebookK(row(1, { config: { preset: 'vq-f4-k256' } }))).toBe(256);
+    expect(codebookK(row(1, { kind: 'external-tokenizer', config: { 'model.K': 64 } }))).toBe(64);
     expect(codebookK(row(1, { config: { preset: 'vq-f4-k256', 'overrides.K': 512 } }))).toBe(512);
     expect(codebookK(row(1, { config: { arch: 'raster' } }))).toBeNull();
   });
@@ -193,8 +203,17 @@ describe('groupRows', () => {
     expect(g.map((x) => x.label)).toEqual(['tokenizer 3: K64']);
   });
 
+  it('an imported (ONNX) tokenizer heads its evaluations like a trained one', () => {
+    const withExt = [...rows, row(12, { kind: 'eval', parentId: 11 }), row(11, { kind: 'external-tokenizer', name: 'onnx-fixture', datasetId: null })];
+    const g = groupRows(withExt, 'tokenizer', ctx);
+    expect(g.map((x) => x.label)).toEqual(['tokenizer 3: K64', 'tokenizer 4: K256', 'tokenizer 11: onnx-fixture', 'no tokenizer']);
+    expect(ids(g[2].rows)).toEqual([12, 11]);
+  });
+
   it('by kind in pipeline order, by dataset with the runs without one last', () => {
     expect(groupRows(rows, 'kind', ctx).map((x) => x.key)).toEqual(['dataset', 'tokenizer', 'generator', 'eval']);
+    const more = [...rows, row(20, { kind: 'external-tokenizer' }), row(21, { kind: 'extractor' }), row(22, { kind: 'feature-net' })];
+    expect(groupRows(more, 'kind', ctx).map((x) => x.key)).toEqual(['dataset', 'feature-net', 'extractor', 'tokenizer', 'external-tokenizer', 'generator', 'eval']);
     expect(groupRows(rows, 'dataset', ctx).map((x) => x.label)).toEqual(['dataset 1: shapes-16', 'no dataset']);
     expect(groupRows(rows, '', ctx)).toEqual([{ key: '', label: '', rows }]);
   });

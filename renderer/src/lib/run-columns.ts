@@ -52,6 +52,10 @@ const CONFIG_LABELS: Record<string, string> = {
   'lp.delta': 'LP δ',
   'lp.deltaMode': 'LP δ mode',
   'overrides.K': 'K (override)',
+  'model.D': 'D',
+  'model.grid': 'token grid',
+  'extractor.id': 'extractor id',
+  'extractor.featureDim': 'features',
   batchSize: 'batch',
 };
 
@@ -90,9 +94,13 @@ export function scoreLabel(column: string): string {
   return `${SCORE_LABELS[base] ?? base}${rest}`;
 }
 
-const DEFAULTS: Record<'all' | 'tokenizer' | 'generator', string[]> = {
+const DEFAULTS: Record<'all' | 'tokenizer' | 'generator' | 'external-tokenizer' | 'extractor', string[]> = {
   tokenizer: ['id', 'name', 'status', 'progress', 'config:preset', 'K', 'config:lp.alpha', 'config:lp.beta', 'config:epochs', 'score:tokenizer/psnr', 'score:eval/rfid', 'score:eval/pfid_mean', 'tags'],
   generator: ['id', 'name', 'status', 'progress', 'config:arch', 'config:preset', 'config:epochs', 'parent', 'score:gen/gfid', 'tags'],
+  // imported ONNX tokenizers: no training, so no preset, LP or PSNR; the import's options and the evaluations' scores
+  'external-tokenizer': ['id', 'name', 'status', 'K', 'config:model.D', 'config:model.grid', 'config:l2', 'config:layout', 'config:range', 'score:eval/rfid', 'score:eval/pfid_mean', 'tags', 'created'],
+  // ONNX feature extractors: the model and how it is fed
+  extractor: ['id', 'name', 'status', 'config:extractor.id', 'config:extractor.featureDim', 'config:model', 'config:input', 'config:range', 'config:layout', 'tags', 'created'],
   all: ['id', 'kind', 'name', 'status', 'progress', 'dataset', 'parent', 'score:tokenizer/psnr', 'score:eval/rfid', 'score:eval/pfid_mean', 'score:gen/gfid', 'tags', 'created'],
 };
 
@@ -100,6 +108,7 @@ const DEFAULTS: Record<'all' | 'tokenizer' | 'generator', string[]> = {
 export function defaultColumns(kind: RunKind | ''): string[] {
   if (kind === 'tokenizer' || kind === 'post-train') return [...DEFAULTS.tokenizer];
   if (kind === 'generator') return [...DEFAULTS.generator];
+  if (kind === 'external-tokenizer' || kind === 'extractor') return [...DEFAULTS[kind]];
   return [...DEFAULTS.all];
 }
 
@@ -163,9 +172,9 @@ const jsonCell = (v: JsonValue | undefined): CellValue => {
   return JSON.stringify(v);
 };
 
-/** The codebook size: overrides.K (however the host flattened it), else the preset's K; null for runs without either. */
+/** The codebook size: overrides.K (however the host flattened it), an imported tokenizer's model.K, else the preset's K; null for runs without any. */
 export function codebookK(row: RunRow): number | null {
-  const o = row.config['overrides.K'] ?? row.config.K;
+  const o = row.config['overrides.K'] ?? row.config.K ?? row.config['model.K'];
   if (typeof o === 'number') return o;
   const preset = row.config.preset;
   return typeof preset === 'string' ? presetK(preset) : null;
@@ -280,14 +289,17 @@ export interface RowGroup {
   rows: RunRow[];
 }
 
-const KIND_ORDER: RunKind[] = ['dataset', 'feature-net', 'tokenizer', 'post-train', 'tokens', 'generator', 'eval', 'sample', 'study', 'selftest'];
+const KIND_ORDER: RunKind[] = ['dataset', 'feature-net', 'extractor', 'tokenizer', 'post-train', 'external-tokenizer', 'tokens', 'generator', 'eval', 'sample', 'study', 'selftest'];
+
+/** Kinds whose runs are tokenizers of their own (an evaluation's parent): trained here or imported (ONNX). */
+const TOKENIZER_KINDS: readonly RunKind[] = ['tokenizer', 'external-tokenizer'];
 
 /** The tokenizer a run belongs to: itself, else the nearest tokenizer up its parent chain (an eval's, a generator's, a gFID run's). */
 export function tokenizerOf(row: RunRow, byId: Map<number, RunRow>): RunRow | null {
   const seen = new Set<number>();
   let r: RunRow | undefined = row;
   while (r && !seen.has(r.id)) {
-    if (r.kind === 'tokenizer') return r;
+    if (TOKENIZER_KINDS.includes(r.kind)) return r;
     seen.add(r.id);
     r = r.parentId === null ? undefined : byId.get(r.parentId);
   }

@@ -1,7 +1,7 @@
 // Pure helpers of the Sweeps page: list parsing for the grid builder, the pFID grid read from an
 // eval-tokenizer run's result JSON (figures/pfid.ts, shared with `toklab export`) and its provenance text (METHOD §3).
 import type { JsonObject, RunSummary } from '../../../preload/contract';
-import { extractorText, type PfidGrid } from '../../../figures/pfid';
+import { extractorText as labExtractorText, type PfidGrid } from '../../../figures/pfid';
 
 export interface ListRule {
   min: number;
@@ -25,7 +25,20 @@ export function parseNumberList(text: string, rule: ListRule): { values: number[
   return { values, error: '' };
 }
 
-export { deltaLabel, extractorText, pfidGrid, type PfidGrid } from '../../../figures/pfid';
+export { deltaLabel, pfidGrid, type PfidGrid } from '../../../figures/pfid';
+
+/** An ONNX feature extractor added with add-extractor: its id is 'onnx-' + a hash of the model, and it has no test accuracy. */
+export function isExternalExtractor(id: unknown, kind?: unknown): boolean {
+  return kind === 'onnx' || (typeof id === 'string' && id.startsWith('onnx-'));
+}
+
+/**
+ * "extractor 3f2a… (test acc 0.93)": every FID-family number is shown with the accuracy of its
+ * extractor; an external (ONNX) extractor has none, and says so instead of "unknown".
+ */
+export function extractorText(id: string, accuracy: number | null | undefined, kind?: unknown): string {
+  return isExternalExtractor(id, kind) ? `extractor ${id} (external, no accuracy)` : labExtractorText(id, accuracy);
+}
 
 export function gridProvenance(g: PfidGrid): string {
   return `${extractorText(g.extractorId, g.extractorAccuracy)} · N ${g.n ?? '?'} · seed ${g.seed ?? '?'} · K ${g.K ?? '?'} · δ abs [${g.deltasAbs.join(', ')}] = share [${g.deltasShare.map((s) => s.toPrecision(3)).join(', ')}]`;
@@ -42,9 +55,20 @@ export function latestByParent(runs: RunSummary[]): Map<number, RunSummary> {
   return out;
 }
 
-/** "key=value · …" of a score's provenance, for `.prov` lines and tooltips. */
-export function provText(p: JsonObject | null | undefined, keys?: string[]): string {
+/**
+ * "key=value · …" of a score's provenance, for `.prov` lines and tooltips (`quote`: strings as JSON
+ * too). A score of an external (ONNX) extractor shows "extractor onnx-… (external, no accuracy)" in
+ * place of its extractorId, extractorAccuracy (null) and extractorKind entries.
+ */
+export function provText(p: JsonObject | null | undefined, keys?: string[], quote = false): string {
   if (!p) return '';
-  const entries = Object.entries(p).filter(([k]) => !keys || keys.includes(k));
-  return entries.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' · ');
+  const external = isExternalExtractor(p.extractorId, p.extractorKind);
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(p)) {
+    if (keys && !keys.includes(k)) continue;
+    if (external && k === 'extractorId') out.push(extractorText(String(v), null, 'onnx'));
+    else if (external && (k === 'extractorAccuracy' || k === 'extractorKind')) continue;
+    else out.push(`${k}=${typeof v === 'string' && !quote ? v : JSON.stringify(v)}`);
+  }
+  return out.join(' · ');
 }
