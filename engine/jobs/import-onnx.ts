@@ -34,6 +34,7 @@ export const importTokenizer: Job<JsonObject, JsonObject> = async (rawSpec, ctx)
   const m = config.model;
   ctx.log('info', `imported ${spec.name}: ${m.imageSize} px × ${m.channels} → ${m.h} × ${m.w} tokens, K = ${m.K}, D = ${m.D}, ${m.codebookNorm === 'l2' ? 'L2 (cosine)' : 'Euclidean'} nearest code, layout ${m.layout}, range ${m.range}`);
   ctx.progress(2, 2, 'imported');
+  // the model block flat, with the hashes: the app reads what it shows of the tokenizer from the run's result
   return { ...m, hashes: config.hashes, name: config.name } as unknown as JsonObject;
 };
 
@@ -47,5 +48,6 @@ export const addExtractor: Job<JsonObject, JsonObject> = async (rawSpec, ctx) =>
   writeConfig(ctx, config);
   ctx.log('info', `registered extractor ${config.name} (${config.id}): ${config.input} px input, ${config.featureDim}-d features${config.numClasses ? `, ${config.numClasses} logits` : ', no logits'}`);
   ctx.progress(2, 2, 'registered');
-  return { id: config.id, name: config.name, featureDim: config.featureDim, numClasses: config.numClasses, input: config.input };
+  // the whole config: the app reads what it shows of the extractor from the run's result
+  return config as unknown as JsonObject;
 };

@@ -12,7 +12,7 @@ import { fileHash, openSession, shapeText, type OnnxSession } from '../onnx/runt
 import { fromRange, imageDims, imagesToModel, nchwToNhwc, nhwcToNchw } from '../onnx/tensors';
 import type { ImportTokenizerSpec, OnnxLayout, OnnxRange } from '../specs/import-onnx';
 import type { TokenizerModel } from './tokenizer-model';
-import { similarity } from './quantizer';
+import { nearestCodes } from './quantizer';
 
 export const ONNX_TOKENIZER_FILES = { encoder: 'encoder.onnx', decoder: 'decoder.onnx', codebook: 'codebook.npy' } as const;
 
@@ -147,15 +147,6 @@ class OnnxTokenizer implements TokenizerModel {
   }
 }
 
-/** Nearest codes of latents [n·h·w, D] on the CPU side (the probe's small batch). */
-function nearest(z: Float32Array, codes: Float32Array, K: number, D: number, norm: 'l2' | 'none'): Int32Array {
-  return tf.tidy(() => {
-    const zt = tf.tensor2d(z, [z.length / D, D]);
-    const ct = tf.tensor2d(codes, [K, D]);
-    return tf.argMax(similarity(zt, ct, { K, D, codebookNorm: norm, betaCommit: 0.25 }), 1).dataSync() as Int32Array;
-  });
-}
-
 const mse = (a: Float32Array, b: Float32Array): number => {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
@@ -219,7 +210,10 @@ export async function probeOnnxTokenizer(spec: ImportTokenizerSpec): Promise<Onn
     const norm = spec.l2 ? 'l2' : 'none';
     const codes = norm === 'l2' ? l2RowsInPlace(Float32Array.from(cb.data), D) : cb.data;
     const z = norm === 'l2' ? l2RowsInPlace(Float32Array.from(zNhwc), D) : zNhwc;
-    const idx = nearest(z, codes, cb.K, D, norm);
+    const idx = tf.tidy(() => {
+      const q = nearestCodes(tf.tensor4d(z, [2, h, w, D]), tf.tensor2d(codes, [cb.K, D]), { K: cb.K, D, codebookNorm: norm, betaCommit: 0.25 });
+      return q.values;
+    });
     const e = new Float32Array(idx.length * D);
     idx.forEach((k, i) => e.set(codes.subarray(k * D, (k + 1) * D), i * D));
     const latDims = L === 'nchw' ? [2, D, h, w] : [2, h, w, D];
@@ -250,7 +244,7 @@ export async function probeOnnxTokenizer(spec: ImportTokenizerSpec): Promise<Onn
       kind: 'onnx-tokenizer',
       name: spec.name,
       model: { imageSize: S, channels: C, K: cb.K, D, h, w, f: S / h, codebookNorm: norm, layout: L, range: spec.range },
-      hashes: { encoder: enc.hash, decoder: dec.hash, codebook: fileHash(spec.codebook) },
+      hashes: { encoder: fileHash(spec.encoder), decoder: fileHash(spec.decoder), codebook: fileHash(spec.codebook) },
       io: { encoderInput: eIn, encoderOutput: eOut, decoderInput: dIn, decoderOutput: dOut },
       source: { encoder: spec.encoder, decoder: spec.decoder, codebook: spec.codebook },
     };

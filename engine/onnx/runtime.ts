@@ -43,9 +43,8 @@ export function wantedProviders(env: NodeJS.ProcessEnv = process.env): string[] 
 }
 
 export interface OnnxSession {
-  /** The file as given, and the sha256 of its bytes (first 16 hex digits), which enters provenance. */
+  /** The file as given (its identity for provenance is fileHash(file), computed by the caller once). */
   file: string;
-  hash: string;
   inputNames: readonly string[];
   outputNames: readonly string[];
   /** Declared input shapes (null entries: symbolic or unknown dims), by input name. */
@@ -96,7 +95,6 @@ export async function openSession(file: string, opts: { threads?: number; provid
   const s = session as OrtTypes.InferenceSession & { inputMetadata?: readonly unknown[]; outputMetadata?: readonly unknown[] };
   return {
     file,
-    hash: fileHash(file),
     inputNames: session.inputNames,
     outputNames: session.outputNames,
     inputShapes: shapesOf(s.inputMetadata, session.inputNames),

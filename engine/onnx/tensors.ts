@@ -2,27 +2,22 @@
 // layout and value range), and torch-equivalent bilinear resizing for extractors with a fixed input.
 import type { OnnxLayout, OnnxRange } from '../specs/import-onnx';
 
-/** [n,h,w,c] → [n,c,h,w] */
-export function nhwcToNchw(x: Float32Array, n: number, h: number, w: number, c: number): Float32Array {
+/** Per-image transpose of [n, rows, cols] → [n, cols, rows]: the move between NHWC and NCHW. */
+function transposeImages(x: Float32Array, n: number, rows: number, cols: number): Float32Array {
   const out = new Float32Array(x.length);
-  const hw = h * w;
+  const per = rows * cols;
   for (let b = 0; b < n; b++) {
-    const base = b * hw * c;
-    for (let p = 0; p < hw; p++) for (let k = 0; k < c; k++) out[base + k * hw + p] = x[base + p * c + k];
+    const base = b * per;
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[base + c * rows + r] = x[base + r * cols + c];
   }
   return out;
 }
 
+/** [n,h,w,c] → [n,c,h,w] */
+export const nhwcToNchw = (x: Float32Array, n: number, h: number, w: number, c: number): Float32Array => transposeImages(x, n, h * w, c);
+
 /** [n,c,h,w] → [n,h,w,c] */
-export function nchwToNhwc(x: Float32Array, n: number, c: number, h: number, w: number): Float32Array {
-  const out = new Float32Array(x.length);
-  const hw = h * w;
-  for (let b = 0; b < n; b++) {
-    const base = b * hw * c;
-    for (let k = 0; k < c; k++) for (let p = 0; p < hw; p++) out[base + p * c + k] = x[base + k * hw + p];
-  }
-  return out;
-}
+export const nchwToNhwc = (x: Float32Array, n: number, c: number, h: number, w: number): Float32Array => transposeImages(x, n, c, h * w);
 
 /** Values on toklab's [-1,1] scale → the model's range (a copy). */
 export function toRange(x: Float32Array, range: OnnxRange): Float32Array {

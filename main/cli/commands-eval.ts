@@ -50,7 +50,7 @@ export function deltaSpec(v: string | boolean | undefined, mode?: string | boole
 }
 
 /** `--dataset D` (id or name; needed for imported tokenizers) and `--extractor RUN` (an ONNX extractor run). */
-function evalTarget(opts: Record<string, string | boolean | undefined>): { dataset?: string | number; extractor?: number } {
+export function evalTarget(opts: Record<string, string | boolean | undefined>): { dataset?: string | number; extractor?: number } {
   const out: { dataset?: string | number; extractor?: number } = {};
   if (opts.dataset !== undefined) {
     if (typeof opts.dataset !== 'string' || !opts.dataset) throw new UsageError('--dataset takes a dataset id or name (see `toklab datasets list`)');

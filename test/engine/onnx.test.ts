@@ -151,6 +151,19 @@ describe('an imported ONNX tokenizer', () => {
     }
   });
 
+  it('refuses to load a run whose copied file changed since the import (its hash is in every score)', async () => {
+    const dir = path.join(home, 'runs', 'tok-tampered');
+    fs.cpSync(path.join(home, 'runs', 'tok-l2'), dir, { recursive: true });
+    const cb = fs.readFileSync(path.join(dir, 'codebook.npy'));
+    cb[cb.length - 1] ^= 1;
+    fs.writeFileSync(path.join(dir, 'codebook.npy'), cb);
+    await expect(loadOnnxTokenizer(dir)).rejects.toThrow(/codebook\.npy hashes to [0-9a-f]{16}, not [0-9a-f]{16} as imported: the file changed; import the tokenizer again/);
+    const ex = path.join(home, 'runs', 'fx-tampered');
+    fs.cpSync(path.join(home, 'runs', 'fx'), ex, { recursive: true });
+    fs.appendFileSync(path.join(ex, 'model.onnx'), Buffer.from([0]));
+    await expect(loadOnnxExtractor(ex)).rejects.toThrow(/model\.onnx hashes to onnx-[0-9a-f]{16}, not onnx-[0-9a-f]{16} as registered: the file changed; add the extractor again/);
+  });
+
   it('refuses a wrong codebook dimension, a wrong layout and a wrong range, naming the tensor and both shapes; writes no config', async () => {
     const cases: [JsonObject, RegExp][] = [
       [{ codebook: fx('codebook_d4.npy') }, /codebook .*codebook_d4\.npy is \[K = 64, D = 4\], but the encoder's output "latent" has shape \[2, 8, 8, 8\] \(layout nchw: D = 8\)/],

@@ -3,10 +3,23 @@
 // (no dataset, a dataset at another size, a job that needs a lab-trained tokenizer).
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+// the command table first: commands-train and commands import each other, and the bin loads them in this order
+import '../../main/cli/commands';
+import { evalTarget } from '../../main/cli/commands-eval';
 import { cleanupsAfterEach, openTestLab, tempHome } from './helpers';
 
 const FX = join(__dirname, '..', 'fixtures', 'onnx');
 const onCleanup = cleanupsAfterEach();
+
+describe('CLI --dataset and --extractor', () => {
+  it('reads a dataset id as a number and a name as text, an extractor as a run id', () => {
+    expect(evalTarget({ dataset: '3', extractor: '7' })).toEqual({ dataset: 3, extractor: 7 });
+    expect(evalTarget({ dataset: 'imagenet-256' })).toEqual({ dataset: 'imagenet-256' });
+    expect(evalTarget({})).toEqual({});
+    expect(() => evalTarget({ dataset: true })).toThrow(/--dataset takes a dataset id or name/);
+    expect(() => evalTarget({ extractor: 'fx' })).toThrow(/--extractor takes a whole number/);
+  });
+});
 
 describe('ONNX tokenizers and extractors in a lab', () => {
   it('imports, registers, sweeps with the ONNX extractor, and refuses what cannot work with the fix', async () => {

@@ -1,7 +1,6 @@
-// The run-folder config.json of imported tokenizers and added extractors, loaded once per finished
-// run and shared by every page that lists them (Tokenizers, Sweeps). The file is read through the
-// artifact route (`runs/<id>/config.json`); where it cannot be read, the run's result (then its
-// config) stands in.
+// What the import jobs of imported tokenizers and added extractors returned (the model's shape,
+// hashes and options), loaded once per finished run and shared by every page that lists them
+// (Tokenizers, Sweeps).
 import type { JsonObject, RunSummary } from '../../../preload/contract';
 import { lab } from './api';
 import { extractorInfo, tokenizerInfo, type OnnxExtractorInfo, type OnnxTokenizerInfo } from './onnx';
@@ -24,18 +23,11 @@ class OnnxInfo {
   private async load(id: number): Promise<void> {
     let cfg: JsonObject | null = null;
     try {
-      const res = await fetch(lab.artifactUrl(`runs/${id}/config.json`));
-      if (res.ok) cfg = (await res.json()) as JsonObject;
-    } catch {
-      // not readable here: the run's own record is tried next
-    }
-    if (!cfg || (!tokenizerInfo(cfg) && !extractorInfo(cfg))) {
-      try {
-        const d = await lab.getRun(id);
-        cfg = [d.result, d.config].find((c) => tokenizerInfo(c) || extractorInfo(c)) ?? cfg;
-      } catch (e) {
-        this.errors = { ...this.errors, [id]: (e as Error).message };
-      }
+      // the import jobs return the model's shape, hashes and options as their result
+      const d = await lab.getRun(id);
+      cfg = [d.result, d.config].find((c) => tokenizerInfo(c) || extractorInfo(c)) ?? null;
+    } catch (e) {
+      this.errors = { ...this.errors, [id]: (e as Error).message };
     }
     this.configs = { ...this.configs, [id]: cfg };
   }
