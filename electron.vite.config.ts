@@ -9,7 +9,8 @@ export default defineConfig({
     build: {
       outDir: 'out/main',
       rollupOptions: {
-        input: { index: resolve('main/index.ts'), engine: resolve('engine/host.ts') },
+        // replica-worker: the data-parallel training worker, started by engine/train/replicas.ts
+        input: { index: resolve('main/index.ts'), engine: resolve('engine/host.ts'), 'replica-worker': resolve('engine/train/replica-worker.ts') },
       },
     },
   },

@@ -63,36 +63,30 @@ export interface DrawResult {
 }
 
 /**
- * The random part, in plain JS. `ranks` holds, for every token of the first `nSel` images, its δ
- * nearest codes with rank 0 = the clean code ([nSel·T, δ] row-major).
+ * The random part of a draw, apart from the codes: which tokens of the first nSel images are
+ * candidates, and the neighbour rank each one takes. It needs no latents, so a data-parallel step
+ * draws it once for the global batch and hands every replica its slice (`slicePlan`).
  */
-export function drawPerturbation(clean: Int32Array, ranks: Int32Array, B: number, T: number, k: LpKnobs, rng: Rng): DrawResult {
+export interface LpPlan {
+  /** Per token of the batch ([B·T]): the rank it takes among its δ nearest codes, −1 = unchanged. */
+  rank: Int32Array;
+  /** Images of the batch under perturbation: its first nSel. */
+  nSel: number;
+  /** Tokens per image. */
+  T: number;
+}
+
+/** Draw the plan for a batch of B images of T tokens (δ absolute). The only consumer of `rng`. */
+export function planPerturbation(B: number, T: number, k: LpKnobs, rng: Rng): LpPlan {
   const delta = Math.round(k.delta);
   const nSel = perturbedCount(B, k.beta);
-  const indices = clean.slice();
-  const mask = new Uint8Array(clean.length);
-  const rank = new Int32Array(clean.length).fill(-1);
+  const rank = new Int32Array(B * T).fill(-1);
   const lo = k.includeSelf ? 0 : 1;
   const span = delta - lo;
-  let candidates = 0;
-  let changed = 0;
   if (k.alpha > 0 && delta > 1 && span > 0) {
-    if (ranks.length < nSel * T * delta) throw new Error(`ranks has ${ranks.length} entries, need ${nSel * T * delta}`);
     const exactCount = exactCandidates(k.alpha, T);
     const order = new Int32Array(T);
     for (let b = 0; b < nSel; b++) {
-      const pick = (t: number): void => {
-        const i = b * T + t;
-        const r = lo + rng.int(span);
-        const code = ranks[i * delta + r];
-        rank[i] = r;
-        candidates++;
-        indices[i] = code;
-        if (code !== clean[i]) {
-          mask[i] = 1;
-          changed++;
-        }
-      };
       if (k.selection === 'exact') {
         // partial Fisher–Yates: the first exactCount of a random permutation
         for (let t = 0; t < T; t++) order[t] = t;
@@ -101,11 +95,45 @@ export function drawPerturbation(clean: Int32Array, ranks: Int32Array, B: number
           const tmp = order[t];
           order[t] = order[j];
           order[j] = tmp;
-          pick(order[t]);
+          rank[b * T + order[t]] = lo + rng.int(span);
         }
       } else {
-        for (let t = 0; t < T; t++) if (rng.uniform() < k.alpha) pick(t);
+        for (let t = 0; t < T; t++) if (rng.uniform() < k.alpha) rank[b * T + t] = lo + rng.int(span);
       }
+    }
+  }
+  return { rank, nSel, T };
+}
+
+/** Images [b0, b1) of a plan, as the plan of that shard. */
+export function slicePlan(plan: LpPlan, b0: number, b1: number): LpPlan {
+  return { rank: plan.rank.slice(b0 * plan.T, b1 * plan.T), nSel: Math.max(0, Math.min(plan.nSel, b1) - b0), T: plan.T };
+}
+
+/**
+ * Apply a plan to clean indices. `ranks` holds, for every token of the first `plan.nSel` images, its δ
+ * nearest codes with rank 0 = the clean code ([nSel·T, δ] row-major).
+ */
+export function applyPlan(clean: Int32Array, ranks: Int32Array, plan: LpPlan, k: LpKnobs): DrawResult {
+  const delta = Math.round(k.delta);
+  const { nSel, T } = plan;
+  if (plan.rank.length !== clean.length) throw new Error(`the perturbation plan covers ${plan.rank.length} tokens, the batch has ${clean.length}`);
+  const indices = clean.slice();
+  const mask = new Uint8Array(clean.length);
+  const rank = plan.rank.slice();
+  let candidates = 0;
+  let changed = 0;
+  const n = nSel * T;
+  for (let i = 0; i < n; i++) {
+    const r = rank[i];
+    if (r < 0) continue;
+    if (ranks.length < n * delta) throw new Error(`ranks has ${ranks.length} entries, need ${n * delta}`);
+    const code = ranks[i * delta + r];
+    candidates++;
+    indices[i] = code;
+    if (code !== clean[i]) {
+      mask[i] = 1;
+      changed++;
     }
   }
   return {
@@ -119,6 +147,14 @@ export function drawPerturbation(clean: Int32Array, ranks: Int32Array, B: number
     flipRateBatch: clean.length > 0 ? changed / clean.length : 0,
     expected: expectedFlipRate({ alpha: k.alpha, delta, includeSelf: k.includeSelf }),
   };
+}
+
+/**
+ * The random part, in plain JS. `ranks` holds, for every token of the first `nSel` images, its δ
+ * nearest codes with rank 0 = the clean code ([nSel·T, δ] row-major).
+ */
+export function drawPerturbation(clean: Int32Array, ranks: Int32Array, B: number, T: number, k: LpKnobs, rng: Rng): DrawResult {
+  return applyPlan(clean, ranks, planPerturbation(B, T, k, rng), k);
 }
 
 /**
@@ -156,15 +192,19 @@ export function nearestRanks(z: tf.Tensor4D, codes: tf.Tensor2D, clean: Int32Arr
  * Perturb a batch: z [B,h,w,D] (normalized when the codebook is), codes [K,D] as decoded, clean
  * indices [B·h·w]. A share-of-K δ is resolved against the codebook size here.
  */
-export function perturbTokens(z: tf.Tensor4D, codes: tf.Tensor2D, clean: Int32Array, k: LpKnobs, rng: Rng, cfg: QuantizerConfig): DrawResult {
+export function perturbTokens(z: tf.Tensor4D, codes: tf.Tensor2D, clean: Int32Array, k: LpKnobs, source: Rng | LpPlan, cfg: QuantizerConfig): DrawResult {
   const [B, h, w] = z.shape;
   const T = h * w;
   const delta = resolveDelta(k, codes.shape[0]);
   const kk: LpKnobs = { ...k, delta, deltaMode: 'abs' };
-  const nSel = perturbedCount(B, k.beta);
+  // a given plan (a shard of a data-parallel batch) decides which images are perturbed
+  const nSel = 'rank' in source ? source.nSel : perturbedCount(B, k.beta);
   const active = k.alpha > 0 && delta > 1 && nSel > 0;
-  const ranks = active ? nearestRanks(z, codes, clean, nSel, delta, k.anchor, cfg) : new Int32Array(0);
-  return drawPerturbation(clean, ranks, B, T, active ? kk : { ...kk, alpha: 0 }, rng);
+  const knobs = active ? kk : { ...kk, alpha: 0 };
+  const plan = 'rank' in source ? source : planPerturbation(B, T, knobs, source);
+  if (plan.T !== T || plan.rank.length !== B * T) throw new Error(`the perturbation plan is for ${plan.rank.length / plan.T} images of ${plan.T} tokens, the batch has ${B} of ${T}`);
+  const ranks = active ? nearestRanks(z, codes, clean, plan.nSel, delta, k.anchor, cfg) : new Int32Array(0);
+  return applyPlan(clean, ranks, plan, knobs);
 }
 
 /** Decoder input for (possibly) perturbed tokens: z_t + sg(e_new − z_t). [B,h,w,D] */

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { tf } from '../tf';
 import { Rng } from '../rng';
-import { lpDecoderInput, perturbTokens, type DrawResult, type LpKnobs } from '../perturb';
+import { lpDecoderInput, perturbTokens, type DrawResult, type LpKnobs, type LpPlan } from '../perturb';
 import { evalWeights, latestCheckpoint, loadCheckpoint } from '../train/checkpoint';
 import { act, conv, groupNorm, initConv, initConvTranspose, initNorm, initResBlock, newScope, resBlock, upsample2x, type Act, type Norm, type Params } from './layers';
 import { TOKENIZER_PRESETS } from './tokenizer-presets';
@@ -150,7 +150,7 @@ export class VqTokenizer {
    * Training forward pass (METHOD §1–2): codebook and commitment losses on the clean assignment;
    * with `lp`, the decoder sees perturbed tokens z_t + sg(e_new − z_t). Call inside the gradient tape.
    */
-  losses(x: tf.Tensor4D, lp?: { knobs: LpKnobs; rng: Rng }): TokenizerLosses {
+  losses(x: tf.Tensor4D, lp?: { knobs: LpKnobs; rng: Rng } | { knobs: LpKnobs; plan: LpPlan }): TokenizerLosses {
     const c = this.config;
     const z = this.encode(x);
     const q = this.quantize(z);
@@ -159,7 +159,7 @@ export class VqTokenizer {
     if (lp) {
       const codes = this.codes();
       const clean = q.indexValues;
-      draw = perturbTokens(z, codes, clean, lp.knobs, lp.rng, c);
+      draw = perturbTokens(z, codes, clean, lp.knobs, 'plan' in lp ? lp.plan : lp.rng, c);
       if (draw.candidates > 0) zdec = lpDecoderInput(z, codes, draw.indices);
     }
     const xr = this.decodeLatent(zdec);

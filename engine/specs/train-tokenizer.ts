@@ -101,6 +101,11 @@ export interface TrainTokenizerSpec {
   sampleEvery: number;
   /** Read losses every N steps. */
   logEvery: number;
+  /**
+   * Data-parallel workers (worker threads, one backend each) that split every batch; 0 = auto (this
+   * engine's share of the cores). 1 trains in the engine's own thread. Same result within float rounding.
+   */
+  workers: number;
 }
 
 type Obj = Record<string, unknown>;
@@ -212,6 +217,7 @@ export function validateTrainTokenizerSpec(input: unknown): TrainTokenizerSpec {
     checkpointEvery: num(o, 'checkpointEvery', 500, 0, 10_000_000, true),
     sampleEvery: num(o, 'sampleEvery', 1, 0, 100_000, true),
     logEvery: num(o, 'logEvery', 10, 1, 100_000, true),
+    workers: num(o, 'workers', 0, 0, 64, true),
   };
 }
 

@@ -11,10 +11,11 @@ import { writeImageGrid } from '../data/png';
 import { psnr, ssim } from '../metrics/psnr-ssim';
 import { createTokenizer, resolveTokenizerConfig, type TokenizerRunConfig, type VqTokenizer } from '../models/vq-tokenizer';
 import { codebookStats, restartDeadCodes } from '../models/quantizer';
-import { annealKnobs, expectedFlipRate, perturbTokens, lpDecoderInput, type DrawResult, type LpKnobs } from '../perturb';
+import { annealKnobs, expectedFlipRate, perturbTokens, lpDecoderInput, planPerturbation, resolveDelta, slicePlan, type DrawResult, type LpKnobs } from '../perturb';
 import type { TrainTokenizerSpec } from '../specs/train-tokenizer';
 import { Ema } from './ema';
-import { Optimizer, computeGrads } from './optim';
+import { Optimizer, computeGrads, type GradMap } from './optim';
+import { TokenizerReplicas, combineShards, resolveWorkers, shardRanges } from './replicas';
 import { snapshotTraining, restoreTraining } from './checkpoint';
 import { runTrainingLoop } from './loop';
 import { lrAt } from './schedules';
@@ -79,8 +80,15 @@ export async function trainTokenizerOn(data: TokenizerData, spec: TrainTokenizer
   let lpSums = { flip: 0, n: 0 };
   let lastZ: Float32Array = new Float32Array(0);
   const gridBatch = firstBatch(data.val ?? data.train, Math.min(GRID_IMAGES, spec.batchSize));
+  const workers = resolveWorkers(spec.workers, spec.batchSize, tf.getBackend(), data.imageSize);
+  let replicas: TokenizerReplicas | null = null;
 
   try {
+    if (workers > 1) {
+      replicas = await TokenizerReplicas.start(workers, cfg, spec.seed, tok.params, tf.getBackend());
+      ctx.log('info', `data-parallel: ${workers} workers, each on ${replicas.device}; shards of ${shardRanges(spec.batchSize, workers).map(([a, b]) => b - a).join('/')} images`);
+    }
+    const dp = replicas;
     const loop = await runTrainingLoop<Batch>({
       ctx,
       runDir: ctx.runDir,
@@ -89,14 +97,28 @@ export async function trainTokenizerOn(data: TokenizerData, spec: TrainTokenizer
       checkpointEvery: spec.checkpointEvery,
       logEvery: spec.logEvery,
       batches: (epoch) => data.train.batches(batchOpts(epoch)),
-      step: (batch, info) => {
+      step: async (batch, info) => {
         const lr = lrAt(info.step, lrSched);
         const knobs = knobsAt(info.epoch);
+        const isLast = info.stepInEpoch === stepsPerEpoch - 1;
+        if (dp) {
+          const r = await dataParallelStep(dp, tok, batch, knobs, deriveSeed(spec.seed, `lp-${info.step}`), isLast);
+          const norm = opt.apply(r.grads, lr);
+          norm.dispose();
+          tf.dispose(Object.values(r.grads));
+          ema?.update();
+          tf.tidy(() => countsVar.assign(tf.add(countsVar, tf.tensor1d(r.counts))));
+          if (isLast && r.z) lastZ = r.z;
+          if (knobs) {
+            lpSums.flip += r.flip;
+            lpSums.n += 1;
+          }
+          return { loss: r.loss, recon: r.recon, codebook: r.codebook, commit: r.commit, lr };
+        }
         const lp = knobs ? { knobs, rng: new Rng(deriveSeed(spec.seed, `lp-${info.step}`)) } : undefined;
         const x = toTensor(batch, S, C);
         let aux: tf.Tensor[] = [];
         let flip = 0;
-        const isLast = info.stepInEpoch === stepsPerEpoch - 1;
         const { value, grads } = computeGrads(tok.params, () => {
           const l = tok.losses(x, lp);
           aux = [l.recon, l.codebook, l.commit, l.counts, ...(isLast ? [l.z] : [])].map((t) => tf.keep(t));
@@ -158,20 +180,93 @@ export async function trainTokenizerOn(data: TokenizerData, spec: TrainTokenizer
     });
 
     const result = withEval(ema, () => evaluate(tok, data, spec));
-    const prov: JsonObject = { split: data.val ? 'val' : 'train', n: result.n, ema: ema !== null, seed: spec.seed, step: loop.step, preset: spec.preset, K: cfg.K, dataset: data.label };
+    const prov: JsonObject = { split: data.val ? 'val' : 'train', n: result.n, ema: ema !== null, seed: spec.seed, step: loop.step, preset: spec.preset, K: cfg.K, dataset: data.label, workers };
     ctx.score({ metric: 'tokenizer/psnr', value: result.psnr, provenance: prov });
     if (result.ssim !== null) ctx.score({ metric: 'tokenizer/ssim', value: result.ssim, provenance: prov });
     else ctx.log('warn', `SSIM skipped: ${data.imageSize}×${data.imageSize} images are smaller than its 11-pixel window`);
     ctx.score({ metric: 'tokenizer/usage', value: result.usage, provenance: prov });
     ctx.score({ metric: 'tokenizer/perplexity', value: result.perplexity, provenance: prov });
-    const out: JsonObject = { steps: loop.step, epochs: spec.epochs, params: tok.numParams(), resumedFrom: loop.resumedFrom, ...result, lastEpoch: loop.lastEpochMeans };
+    const out: JsonObject = { steps: loop.step, epochs: spec.epochs, params: tok.numParams(), workers, resumedFrom: loop.resumedFrom, ...result, lastEpoch: loop.lastEpochMeans };
     return out;
   } finally {
+    await replicas?.close();
     countsVar.dispose();
     opt.dispose();
     ema?.dispose();
     tok.dispose();
   }
+}
+
+interface DataParallelStep {
+  grads: GradMap;
+  loss: number;
+  recon: number;
+  codebook: number;
+  commit: number;
+  counts: Float32Array;
+  /** changed tokens / tokens of the perturbed images, over the global batch. */
+  flip: number;
+  z: Float32Array | null;
+}
+
+/**
+ * One step's gradients from the replicas: the perturbation plan is drawn for the global batch from
+ * the step's seed (exactly the draws the one-worker step makes) and sliced per shard.
+ */
+export async function dataParallelStep(dp: TokenizerReplicas, tok: VqTokenizer, batch: Batch, knobs: LpKnobs | null, lpSeed: number, wantZ: boolean): Promise<DataParallelStep> {
+  const c = tok.config;
+  const per = c.imageSize * c.imageSize * c.channels;
+  const T = tok.h * tok.h;
+  const ranges = shardRanges(batch.n, dp.count);
+  let plan = null;
+  let lpKnobs: LpKnobs | null = null;
+  if (knobs) {
+    const delta = resolveDelta(knobs, c.K);
+    lpKnobs = { ...knobs, delta, deltaMode: 'abs' };
+    // as perturbTokens: knobs that perturb nothing draw nothing
+    const draws = lpKnobs.alpha > 0 && delta > 1 ? lpKnobs : { ...lpKnobs, alpha: 0 };
+    plan = planPerturbation(batch.n, T, draws, new Rng(lpSeed));
+  }
+  dp.publish(tok.params);
+  const results = await dp.step(
+    ranges.map(([b0, b1]) => ({
+      x: batch.x.slice(b0 * per, b1 * per),
+      n: b1 - b0,
+      lp: lpKnobs && plan ? { knobs: lpKnobs, plan: slicePlan(plan, b0, b1) } : null,
+      wantZ,
+    })),
+  );
+  const combined = combineShards(results, dp.layout);
+  const grads: GradMap = {};
+  for (const s of dp.layout) {
+    const g = combined.get(s.key);
+    if (g) grads[s.key] = tf.tensor(g, s.shape, 'float32');
+  }
+  const B = batch.n;
+  const mean = (f: (r: (typeof results)[number]) => number): number => results.reduce((a, r) => a + (r.n / B) * f(r), 0);
+  const counts = new Float32Array(c.K);
+  for (const r of results) for (let k = 0; k < c.K; k++) counts[k] += r.counts[k];
+  const changed = results.reduce((a, r) => a + r.changed, 0);
+  let z: Float32Array | null = null;
+  if (wantZ) {
+    const parts = results.map((r) => r.z ?? new Float32Array(0));
+    z = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      z.set(p, o);
+      o += p.length;
+    }
+  }
+  return {
+    grads,
+    loss: mean((r) => r.loss),
+    recon: mean((r) => r.recon),
+    codebook: mean((r) => r.codebook),
+    commit: mean((r) => r.commit),
+    counts,
+    flip: plan && plan.nSel > 0 ? changed / (plan.nSel * T) : 0,
+    z,
+  };
 }
 
 function firstBatch(src: SplitSource, n: number): Batch | null {

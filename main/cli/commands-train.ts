@@ -93,9 +93,9 @@ function commonSpec(opts: Record<string, string | boolean | undefined>): JsonObj
 
 const trainTokenizer: Command = {
   words: ['train', 'tokenizer'],
-  usage: 'train tokenizer --dataset D --preset P [--lp …] [--anneal …]',
+  usage: 'train tokenizer --dataset D --preset P [--lp …] [--anneal …] [--workers N]',
   summary: 'VQ tokenizer, optionally with latent perturbation',
-  options: { ...common, dataset: { type: 'string' }, preset: { type: 'string' }, lp: { type: 'string' }, anneal: { type: 'string' }, 'train-limit': { type: 'string' }, 'val-limit': { type: 'string' } },
+  options: { ...common, dataset: { type: 'string' }, preset: { type: 'string' }, lp: { type: 'string' }, anneal: { type: 'string' }, 'train-limit': { type: 'string' }, 'val-limit': { type: 'string' }, workers: { type: 'string' } },
   async run({ home, opts }) {
     if (!opts.dataset) throw new UsageError('train tokenizer needs --dataset <id or name> (see `toklab datasets list`)');
     const spec: JsonObject = { ...commonSpec(opts), dataset: String(opts.dataset) };
@@ -108,6 +108,9 @@ const trainTokenizer: Command = {
     if (tl !== undefined) spec.trainLimit = tl;
     const vl = intOpt(opts['val-limit'], 'val-limit');
     if (vl !== undefined) spec.valLimit = vl;
+    // data-parallel worker threads; 0 or absent = this engine's share of the cores
+    const wk = intOpt(opts.workers, 'workers');
+    if (wk !== undefined) spec.workers = wk;
     return startAndFollow(home, { kind: 'train-tokenizer', spec, name: opts.name as string | undefined }, Boolean(opts.json));
   },
 };

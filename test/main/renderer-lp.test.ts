@@ -81,7 +81,7 @@ describe('the renderer copies of engine facts', () => {
 
   it('builds a train-tokenizer spec the engine validator accepts with the same knobs', () => {
     const v: TokenizerFormValues = {
-      dataset: 3, preset: 'vq-f4-k64', epochs: 2, batchSize: 16, lr: 2e-3, seed: 7, trainLimit: 64,
+      dataset: 3, preset: 'vq-f4-k64', epochs: 2, batchSize: 16, lr: 2e-3, seed: 7, trainLimit: 64, workers: 2,
       lpOn: true, lp: { ...DEFAULT_LP, alpha: 0.7, includeSelf: false }, annealOn: true, anneal: { ...DEFAULT_ANNEAL },
     };
     const spec = trainTokenizerSpec(v);
@@ -90,10 +90,12 @@ describe('the renderer copies of engine facts', () => {
     const s = validateTrainTokenizerSpec({ ...rest, datasetPath: 'datasets/x' });
     expect(s.lp).toEqual({ ...DEFAULT_LP, alpha: 0.7, includeSelf: false });
     expect(s.anneal).toEqual(DEFAULT_ANNEAL);
-    expect([s.epochs, s.batchSize, s.lr, s.seed, s.trainLimit]).toEqual([2, 16, 2e-3, 7, 64]);
+    expect([s.epochs, s.batchSize, s.lr, s.seed, s.trainLimit, s.workers]).toEqual([2, 16, 2e-3, 7, 64, 2]);
     // annealing is never sent without LP (the validator would refuse it)
-    const off = trainTokenizerSpec({ ...v, lpOn: false, trainLimit: 0 });
-    expect([off.lp, off.anneal, 'trainLimit' in off]).toEqual([null, null, false]);
+    const off = trainTokenizerSpec({ ...v, lpOn: false, trainLimit: 0, workers: 0 });
+    expect([off.lp, off.anneal, 'trainLimit' in off, 'workers' in off]).toEqual([null, null, false, false]);
+    // auto workers reach the engine as 0
+    expect(validateTrainTokenizerSpec({ datasetPath: 'datasets/x' }).workers).toBe(0);
   });
 
   it('sends only the dataset fields of the chosen source', () => {

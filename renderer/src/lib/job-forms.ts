@@ -55,6 +55,8 @@ export interface TokenizerFormValues {
   anneal: AnnealForm;
   /** 0 = the whole training split. */
   trainLimit: number;
+  /** Data-parallel workers; 0 = auto (the engine's share of the cores). */
+  workers: number;
 }
 
 export function trainTokenizerSpec(v: TokenizerFormValues): JsonObject {
@@ -62,6 +64,7 @@ export function trainTokenizerSpec(v: TokenizerFormValues): JsonObject {
   spec.lp = v.lpOn ? { ...v.lp } : null;
   spec.anneal = v.lpOn && v.annealOn ? { ...v.anneal } : null;
   if (v.trainLimit > 0) spec.trainLimit = v.trainLimit;
+  if (v.workers > 0) spec.workers = v.workers;
   return spec;
 }
 

@@ -1,0 +1,297 @@
+// Data-parallel tokenizer training on worker_threads (docs/BENCHMARKS.md, "Workers").
+//
+// The engine's thread keeps the one model, the optimizer, the EMA and the checkpoints. Each step it
+// writes the current weights into shared memory, gives every replica a contiguous shard of the
+// global batch (with that shard's slice of the perturbation plan, drawn once for the whole batch),
+// and each replica, a worker thread with its own single-threaded wasm backend, computes the
+// gradients of its shard's mean loss into its own shared gradient buffer. The engine thread
+// averages them weighted by shard size (the mean over the global batch, since every loss term is a
+// per-image mean) and applies the update. Nothing couples images inside a batch (GroupNorm is per
+// image, the quantizer has no batch statistics), so N replicas compute the one-worker step up to
+// the order of float sums.
+import { Worker } from 'node:worker_threads';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import os from 'node:os';
+import type { TokenizerConfig } from '../models/vq-tokenizer';
+import type { LpKnobs, LpPlan } from '../perturb';
+import type { VarMap } from './optim';
+
+/** Where one variable sits in the shared weight and gradient buffers (in floats). */
+export interface SlotLayout {
+  key: string;
+  offset: number;
+  size: number;
+  shape: number[];
+}
+
+export interface ReplicaInit {
+  type: 'init';
+  config: TokenizerConfig;
+  seed: number;
+  layout: SlotLayout[];
+  weights: SharedArrayBuffer;
+  grads: SharedArrayBuffer;
+}
+
+export interface ReplicaStep {
+  type: 'step';
+  id: number;
+  x: Float32Array;
+  n: number;
+  lp: { knobs: LpKnobs; plan: LpPlan } | null;
+  wantZ: boolean;
+}
+
+export interface ReplicaReply {
+  type: 'ready' | 'step' | 'error';
+  id?: number;
+  device?: string;
+  message?: string;
+  /** Keys whose gradient the replica wrote (a variable off the loss's path has none). */
+  present?: string[];
+  loss?: number;
+  recon?: number;
+  codebook?: number;
+  commit?: number;
+  counts?: Float32Array;
+  changed?: number;
+  candidates?: number;
+  z?: Float32Array | null;
+  /** Tensors alive on the replica's backend after the step (flat across steps = no leak). */
+  numTensors?: number;
+}
+
+export interface ShardResult {
+  n: number;
+  present: Set<string>;
+  /** View of this replica's gradient buffer: valid until the next step. */
+  grads: Float32Array;
+  loss: number;
+  recon: number;
+  codebook: number;
+  commit: number;
+  counts: Float32Array;
+  changed: number;
+  candidates: number;
+  z: Float32Array | null;
+  numTensors: number;
+}
+
+/** The machine's cores (what "auto" workers means when the engine has them to itself). */
+export function machineCores(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+/**
+ * Workers for a training job: the spec's count when it gives one (1–64), else TOKLAB_WORKERS, else
+ * this engine's share of the cores (TOKLAB_THREADS, which the host sets per engine) for images of
+ * 32 px and more on the wasm backend, and 1 otherwise. Never more than the batch has images.
+ */
+export function resolveWorkers(requested: number, batchSize: number, backend: string, imageSize: number, env: NodeJS.ProcessEnv = process.env): number {
+  let n = requested;
+  if (!(n > 0)) {
+    // libtensorflow (tfjs-node, -gpu) threads its own kernels: replicas only pay off on wasm
+    if (backend !== 'wasm') return 1;
+    // below 32 px a step is mostly per-op overhead, which halving the batch does not halve: even two
+    // separate engines on half batches gained 0.9-1.2x there (bench/workers.ts), and the wasm
+    // thread pool does as well without a second model
+    if (imageSize < AUTO_MIN_SIZE && !(env.TOKLAB_WORKERS ?? '').trim()) return 1;
+    const v = (env.TOKLAB_WORKERS ?? '').trim() || (env.TOKLAB_THREADS ?? '').trim();
+    if (v === '') n = machineCores();
+    else {
+      n = Number(v);
+      const name = (env.TOKLAB_WORKERS ?? '').trim() ? 'TOKLAB_WORKERS' : 'TOKLAB_THREADS';
+      if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`${name} is "${v}": give a whole number from 1 to 64, or unset it to use every core (${machineCores()} here).`);
+    }
+  }
+  return Math.max(1, Math.min(n, batchSize));
+}
+
+/** Smallest image side at which auto workers split batches. */
+export const AUTO_MIN_SIZE = 32;
+
+/** Split [0, B) into `parts` contiguous shards whose sizes differ by at most one (empty shards dropped). */
+export function shardRanges(B: number, parts: number): [number, number][] {
+  const out: [number, number][] = [];
+  const base = Math.floor(B / parts);
+  const extra = B % parts;
+  let at = 0;
+  for (let i = 0; i < parts; i++) {
+    const len = base + (i < extra ? 1 : 0);
+    if (len > 0) out.push([at, at + len]);
+    at += len;
+  }
+  return out;
+}
+
+/**
+ * How the worker is started. From TypeScript sources (CLI, serve, tests) the worker loads tsx's API
+ * and imports the .ts entry through it (a worker does not inherit the parent's --import hooks); in
+ * the electron-vite build the entry is the bundled `replica-worker.js` beside the engine's bundle.
+ */
+function workerEntry(): { code: string; eval: boolean } {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.ts')) {
+    const src = path.join(path.dirname(here), 'replica-worker.ts');
+    const api = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/index\.cjs$/, 'index.mjs')).href;
+    const code = `import(${JSON.stringify(api)}).then((m) => m.tsImport(${JSON.stringify(pathToFileURL(src).href)}, ${JSON.stringify(import.meta.url)})).catch((e) => { throw e; });`;
+    return { code, eval: true };
+  }
+  for (const dir of [path.dirname(here), path.join(path.dirname(here), '..')]) {
+    const file = path.join(dir, 'replica-worker.js');
+    if (fs.existsSync(file)) return { code: file, eval: false };
+  }
+  throw new Error(`the data-parallel worker bundle (replica-worker.js) is missing beside ${here}: rebuild the app (npm run build), or train with workers: 1`);
+}
+
+interface Pending {
+  resolve(r: ReplicaReply): void;
+  reject(e: Error): void;
+}
+
+class Replica {
+  private pending = new Map<number, Pending>();
+  private failed: Error | null = null;
+  readonly gradView: Float32Array;
+
+  constructor(
+    readonly index: number,
+    private readonly worker: Worker,
+    gradBuf: SharedArrayBuffer,
+  ) {
+    this.gradView = new Float32Array(gradBuf);
+    worker.on('message', (m: ReplicaReply) => {
+      const key = m.type === 'ready' ? -1 : (m.id ?? -1);
+      const p = this.pending.get(key);
+      if (!p) return;
+      this.pending.delete(key);
+      if (m.type === 'error') p.reject(new Error(`data-parallel worker ${index + 1}: ${m.message}`));
+      else p.resolve(m);
+    });
+    const fail = (e: Error): void => {
+      this.failed = e;
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+    };
+    worker.on('error', (e) => fail(new Error(`data-parallel worker ${index + 1} crashed: ${e.message}`)));
+    worker.on('exit', (code) => fail(new Error(`data-parallel worker ${index + 1} exited (code ${code})`)));
+  }
+
+  request(id: number, msg: ReplicaInit | ReplicaStep, transfer: ArrayBuffer[] = []): Promise<ReplicaReply> {
+    if (this.failed) return Promise.reject(this.failed);
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage(msg, transfer);
+    });
+  }
+
+  terminate(): Promise<number> {
+    this.worker.removeAllListeners('exit');
+    return this.worker.terminate();
+  }
+}
+
+/** N replicas of one tokenizer, each on its own worker thread and backend. */
+export class TokenizerReplicas {
+  private nextId = 0;
+
+  private constructor(
+    private readonly replicas: Replica[],
+    readonly layout: SlotLayout[],
+    private readonly weights: Float32Array,
+    readonly device: string,
+  ) {}
+
+  get count(): number {
+    return this.replicas.length;
+  }
+
+  /** `backend`: the engine's tfjs backend, which every replica uses as well. */
+  static async start(n: number, config: TokenizerConfig, seed: number, params: VarMap, backend: string): Promise<TokenizerReplicas> {
+    if (!Number.isInteger(n) || n < 2) throw new Error(`data-parallel training needs at least 2 workers, got ${n}`);
+    const layout: SlotLayout[] = [];
+    let total = 0;
+    for (const [key, v] of Object.entries(params)) {
+      layout.push({ key, offset: total, size: v.size, shape: v.shape.slice() });
+      total += v.size;
+    }
+    const weightsBuf = new SharedArrayBuffer(total * 4);
+    const entry = workerEntry();
+    const replicas: Replica[] = [];
+    try {
+      for (let i = 0; i < n; i++) {
+        const gradBuf = new SharedArrayBuffer(total * 4);
+        // one wasm thread per replica: the replicas are the parallelism
+        const worker = new Worker(entry.code, { eval: entry.eval, env: { ...process.env, TOKLAB_THREADS: '1', TOKLAB_BACKEND: backend } });
+        replicas.push(new Replica(i, worker, gradBuf));
+      }
+      const ready = await Promise.all(
+        replicas.map((r) => r.request(-1, { type: 'init', config, seed, layout, weights: weightsBuf, grads: bufferOf(r.gradView) })),
+      );
+      return new TokenizerReplicas(replicas, layout, new Float32Array(weightsBuf), ready[0].device ?? 'unknown');
+    } catch (e) {
+      await Promise.all(replicas.map((r) => r.terminate()));
+      throw e;
+    }
+  }
+
+  /** Copy the current weights into shared memory (every replica reads them at its next step). */
+  publish(params: VarMap): void {
+    for (const s of this.layout) this.weights.set(params[s.key].dataSync() as Float32Array, s.offset);
+  }
+
+  /** One step: shard i of the batch goes to replica i. Resolves when every replica is done. */
+  async step(shards: Omit<ReplicaStep, 'type' | 'id'>[]): Promise<ShardResult[]> {
+    if (shards.length > this.replicas.length) throw new Error(`${shards.length} shards for ${this.replicas.length} workers`);
+    const id = this.nextId++;
+    const replies = await Promise.all(
+      shards.map((s, i) => this.replicas[i].request(id, { type: 'step', id, ...s }, [s.x.buffer as ArrayBuffer])),
+    );
+    return replies.map((r, i) => ({
+      n: shards[i].n,
+      present: new Set(r.present ?? []),
+      grads: this.replicas[i].gradView,
+      loss: r.loss ?? NaN,
+      recon: r.recon ?? NaN,
+      codebook: r.codebook ?? NaN,
+      commit: r.commit ?? NaN,
+      counts: r.counts ?? new Float32Array(0),
+      changed: r.changed ?? 0,
+      candidates: r.candidates ?? 0,
+      z: r.z ?? null,
+      numTensors: r.numTensors ?? -1,
+    }));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.replicas.map((r) => r.terminate()));
+  }
+}
+
+function bufferOf(view: Float32Array): SharedArrayBuffer {
+  return view.buffer as SharedArrayBuffer;
+}
+
+/**
+ * The global-batch mean of per-shard means: Σ (nᵢ/B)·gᵢ for every variable that has a gradient on
+ * some shard, summed in shard order (deterministic for a given worker count).
+ */
+export function combineShards(results: ShardResult[], layout: SlotLayout[]): Map<string, Float32Array> {
+  const B = results.reduce((a, r) => a + r.n, 0);
+  const out = new Map<string, Float32Array>();
+  for (const s of layout) {
+    if (!results.some((r) => r.present.has(s.key))) continue;
+    const g = new Float32Array(s.size);
+    for (const r of results) {
+      if (!r.present.has(s.key)) continue;
+      const w = r.n / B;
+      const src = r.grads;
+      for (let i = 0; i < s.size; i++) g[i] += w * src[s.offset + i];
+    }
+    out.set(s.key, g);
+  }
+  return out;
+}
