@@ -9,8 +9,14 @@ export default defineConfig({
     build: {
       outDir: 'out/main',
       rollupOptions: {
-        // replica-worker: the data-parallel training worker, started by engine/train/replicas.ts
-        input: { index: resolve('main/index.ts'), engine: resolve('engine/host.ts'), 'replica-worker': resolve('engine/train/replica-worker.ts') },
+        // worker bundles (engine/worker-entry.ts finds them beside the engine's chunks): data-parallel
+        // training replicas, and the eigensolver's rotation threads
+        input: {
+          index: resolve('main/index.ts'),
+          engine: resolve('engine/host.ts'),
+          'replica-worker': resolve('engine/train/replica-worker.ts'),
+          'rotation-worker': resolve('engine/metrics/rotation-worker.ts'),
+        },
       },
     },
   },

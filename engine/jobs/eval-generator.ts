@@ -13,7 +13,7 @@ import { loadTokenizer, readTokenizerRunConfig, type VqTokenizer } from '../mode
 import { readManifest } from '../data/packed';
 import { writeImageGrid } from '../data/png';
 import { sampleRng, sampleTokens, type CfgOptions } from '../sample';
-import { featureStats, fidFromStats, type FeatureStats } from '../metrics/fid';
+import { featureStatsAsync, fidFromStatsAsync, type FeatureStats } from '../metrics/fid';
 import { kid } from '../metrics/kid';
 import { inceptionScore } from '../metrics/inception-score';
 import { precisionRecall } from '../metrics/precision-recall';
@@ -105,7 +105,7 @@ export interface SettingScores {
 }
 
 /** Every gen/ score of one setting from its features [n,d] and class probabilities [n,c]. */
-export function scoreSetting(
+export async function scoreSetting(
   feats: Float32Array,
   probs: Float32Array,
   n: number,
@@ -113,8 +113,8 @@ export function scoreSetting(
   c: number,
   real: { stats: FeatureStats; sub: Float32Array; nSub: number },
   seed: number,
-): SettingScores {
-  const f = fidFromStats(featureStats(feats, n, d), real.stats);
+): Promise<SettingScores> {
+  const f = await fidFromStatsAsync(await featureStatsAsync(feats, n, d), real.stats);
   const k = kid(feats, n, real.sub, real.nSub, d, { subsets: KID_SUBSETS, seed: deriveSeed(seed, 'kid') });
   const is = inceptionScore(probs, n, c, Math.min(10, n));
   const pr = precisionRecall(real.sub, real.nSub, feats, n, d, 3);
@@ -183,7 +183,7 @@ export async function evaluateGenerator(inp: EvalInputs, spec: EvalGeneratorSpec
       done += e - s;
       ctx.progress(done, total, `cfg ${scale === 0 ? 'off' : scale}: ${e}/${N}`);
     }
-    const sc = scoreSetting(feats, probs as Float32Array, N, d, nProb, { stats: realStats, sub, nSub }, spec.seed);
+    const sc = await scoreSetting(feats, probs as Float32Array, N, d, nProb, { stats: realStats, sub, nSub }, spec.seed);
     for (const w of sc.warnings) ctx.log('warn', `gFID at cfg ${scale}: ${w}`);
     const prov: JsonObject = {
       extractorId: net.id,

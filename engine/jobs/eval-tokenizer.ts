@@ -15,7 +15,7 @@ import type { JsonObject } from '../protocol';
 import { throwIfCancelled, type Job, type JobContext } from './types';
 import { openPackedDataset, u8ToUnit, type PackedSplit } from '../data/packed';
 import { loadFeatureNet, realStats } from '../features';
-import { featureStats, fidFromStats, type FeatureStats } from '../metrics/fid';
+import { featureStatsAsync, fidFromStatsAsync, type FeatureStats } from '../metrics/fid';
 import { kid, kidSubsetSize } from '../metrics/kid';
 import { codebookStatsFromCounts } from '../metrics/codebook';
 import { encodeNpy, parseNpy } from '../metrics/npy';
@@ -303,9 +303,9 @@ export async function evaluateTokenizer(inp: EvalInputs, spec: EvalTokenizerSpec
   // scores, one stream at a time (memory: one [n,d] block besides the real features)
   const real: RealFeatures = inp.real ?? { feats: files.read('real', n), n, d, extractorId: ex.id };
   const realFeats = real.feats.subarray(0, n * d);
-  const realSt: FeatureStats = real.stats && real.n === n ? real.stats : featureStats(realFeats, n, d);
-  const compare = (fake: Float32Array): FidKid => {
-    const r = fidFromStats(realSt, featureStats(fake, n, d));
+  const realSt: FeatureStats = real.stats && real.n === n ? real.stats : await featureStatsAsync(realFeats, n, d);
+  const compare = async (fake: Float32Array): Promise<FidKid> => {
+    const r = await fidFromStatsAsync(realSt, await featureStatsAsync(fake, n, d));
     for (const wmsg of r.warnings)
       if (!warned.has(wmsg) && !/below the feature dimension/.test(wmsg)) {
         warned.add(wmsg);
@@ -314,7 +314,7 @@ export async function evaluateTokenizer(inp: EvalInputs, spec: EvalTokenizerSpec
     const k = kid(realFeats, n, fake, n, d, { subsets: spec.kidSubsets, subsetSize: kidSize, seed: spec.seed });
     return { fid: r.fid, kid: k.kid, kidStd: k.std };
   };
-  const r = compare(files.read('clean', n));
+  const r = await compare(files.read('clean', n));
   const cb = codebookStatsFromCounts(state.counts);
   const psnrMean = state.psnrSum / n;
   ctx.score({ metric: 'eval/rfid', value: r.fid, provenance: base });
@@ -333,7 +333,7 @@ export async function evaluateTokenizer(inp: EvalInputs, spec: EvalTokenizerSpec
   const pfid = grid(), pkid = grid(), flipRates = grid();
   const paccs: (number | null)[][] = spec.alphas.map(() => new Array<number | null>(spec.deltas.length).fill(null));
   for (const cell of cells) {
-    const res = cell.noop ? r : compare(files.read(cell.stream, n));
+    const res = cell.noop ? r : await compare(files.read(cell.stream, n));
     const flip = cell.noop ? 0 : state.changed[cell.stream] / (n * T);
     pfid[cell.i][cell.j] = res.fid;
     pkid[cell.i][cell.j] = res.kid;

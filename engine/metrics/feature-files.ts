@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { basename } from 'node:path';
-import { featureStats, fidFromStats, type FeatureStats } from './fid';
+import { featureStatsAsync, fidFromStatsAsync, type FeatureStats } from './fid';
 import { kid, type KidOptions, type KidResult } from './kid';
 import { isNpy, isZip, parseNpy, readZip } from './npy';
 
@@ -106,17 +106,17 @@ export function readFeatureFile(path: string): FeatureFile {
   return parseFeatureFile(readFileSync(path), path);
 }
 
-function toStats(f: FeatureFile): FeatureStats {
-  return f.kind === 'features' ? featureStats(f.data, f.n, f.d) : { mu: f.mu, sigma: f.sigma, n: null, d: f.d };
+async function toStats(f: FeatureFile): Promise<FeatureStats> {
+  return f.kind === 'features' ? featureStatsAsync(f.data, f.n, f.d) : { mu: f.mu, sigma: f.sigma, n: null, d: f.d };
 }
 
-/** FID between two files (KID too when both hold features). */
-export function computeFidFromFiles(pathA: string, pathB: string, opts: { kid?: KidOptions } = {}): FidFromFiles {
+/** FID between two files (KID too when both hold features); large d runs on onnxruntime's GEMM. */
+export async function computeFidFromFiles(pathA: string, pathB: string, opts: { kid?: KidOptions } = {}): Promise<FidFromFiles> {
   const a = readFeatureFile(pathA), b = readFeatureFile(pathB);
   if (a.d !== b.d) {
     throw new Error(`feature dimensions differ: ${basename(pathA)} has d = ${a.d}, ${basename(pathB)} has d = ${b.d}; both must come from the same feature extractor`);
   }
-  const { fid, warnings } = fidFromStats(toStats(a), toStats(b));
+  const { fid, warnings } = await fidFromStatsAsync(await toStats(a), await toStats(b));
   const result: FidFromFiles = { fid, warnings, nA: a.kind === 'features' ? a.n : null, nB: b.kind === 'features' ? b.n : null, d: a.d };
   if (a.kind === 'features' && b.kind === 'features') result.kid = kid(a.data, a.n, b.data, b.n, a.d, { subsets: 10, ...opts.kid });
   else warnings.push('KID needs features on both sides; a statistics file was given, so only FID was computed');

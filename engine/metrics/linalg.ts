@@ -286,8 +286,19 @@ function accumulateReflectors(w: Float64Array, n: number, d: Float64Array): void
   }
 }
 
-// Implicit QL on the tridiagonal (d, e), rotating the columns of V (contiguous rows of w) when asked.
-function tql2(w: Float64Array, n: number, d: Float64Array, e: Float64Array, vectors: boolean): void {
+// Implicit QL on the tridiagonal (d, e[i] = T(i, i−1)), rotating the columns of V (contiguous rows of w)
+// when asked. Also used by eigen-blocked.ts after its own reduction.
+export function tql2(w: Float64Array, n: number, d: Float64Array, e: Float64Array, vectors: boolean): void {
+  const rotations = qlSweeps(n, d, e, vectors);
+  if (rotations) rotations.applyTo(w, n);
+  sortEigen(w, n, d, vectors);
+}
+
+/**
+ * The QL iterations of tql2 on (d, e): d becomes the (unsorted) eigenvalues; with `vectors`, the
+ * Givens rotations are recorded for the eigenvectors (RotationLog.applyTo) instead of applied.
+ */
+export function qlSweeps(n: number, d: Float64Array, e: Float64Array, vectors: boolean): RotationLog | null {
   for (let i = 1; i < n; i++) e[i - 1] = e[i];
   e[n - 1] = 0;
   let f = 0;
@@ -341,8 +352,11 @@ function tql2(w: Float64Array, n: number, d: Float64Array, e: Float64Array, vect
     d[l] += f;
     e[l] = 0;
   }
-  if (rotations) rotations.applyTo(w, n);
-  // Selection sort, ascending, swapping eigenvectors (contiguous rows) along.
+  return rotations;
+}
+
+/** Selection sort of the eigenvalues, ascending, swapping eigenvectors (contiguous rows of w) along. */
+export function sortEigen(w: Float64Array, n: number, d: Float64Array, vectors: boolean): void {
   for (let i = 0; i < n - 1; i++) {
     let k = i;
     let p = d[i];
@@ -373,10 +387,10 @@ function tql2(w: Float64Array, n: number, d: Float64Array, e: Float64Array, vect
  * A QL sweep rotates rows m−1, m−2, …, l in turn, so the row shared by consecutive rotations is carried
  * in a register: one load and one store per rotation and element instead of two each.
  */
-class RotationLog {
-  private idx = new Int32Array(1 << 16);
-  private cs = new Float64Array(2 << 16);
-  private count = 0;
+export class RotationLog {
+  idx = new Int32Array(1 << 16);
+  cs = new Float64Array(2 << 16);
+  count = 0;
 
   push(i: number, c: number, s: number): void {
     if (this.count === this.idx.length) {
@@ -395,57 +409,67 @@ class RotationLog {
 
   /** Rotation (i, c, s) maps entries i, i+1 of every eigenvector column to (c·xᵢ − s·xᵢ₊₁, s·xᵢ + c·xᵢ₊₁). */
   applyTo(w: Float64Array, n: number): void {
-    const { idx, cs, count } = this;
-    // sweeps: maximal runs of consecutive rotations on rows top, top−1, …
-    const sweepStart: number[] = [];
-    for (let q = 0; q < count; q++) if (q === 0 || idx[q] !== idx[q - 1] - 1) sweepStart.push(q);
-    sweepStart.push(count);
-    const width = 32;
-    // strip[t·n + r] = w[r·n + k0 + t]: component k0+t of every column of V, contiguous over r
-    const strip = new Float64Array(width * n);
-    for (let k0 = 0; k0 < n; k0 += width) {
-      const kw = Math.min(width, n - k0);
-      for (let r = 0; r < n; r++) for (let t = 0; t < kw; t++) strip[t * n + r] = w[r * n + k0 + t];
-      for (let sw = 0; sw + 1 < sweepStart.length; sw++) {
-        const q0 = sweepStart[sw], q1 = sweepStart[sw + 1];
-        const top = idx[q0];
-        let t = 0;
-        // four columns at once: independent carry chains hide the multiply-add latency
-        for (; t + 4 <= kw; t += 4) {
-          const o0 = t * n, o1 = o0 + n, o2 = o1 + n, o3 = o2 + n;
-          let a0 = strip[o0 + top + 1], a1 = strip[o1 + top + 1], a2 = strip[o2 + top + 1], a3 = strip[o3 + top + 1];
-          let i = top;
-          for (let q = q0; q < q1; q++, i--) {
-            const c = cs[2 * q], s = cs[2 * q + 1];
-            const v0 = strip[o0 + i], v1 = strip[o1 + i], v2 = strip[o2 + i], v3 = strip[o3 + i];
-            strip[o0 + i + 1] = s * v0 + c * a0;
-            strip[o1 + i + 1] = s * v1 + c * a1;
-            strip[o2 + i + 1] = s * v2 + c * a2;
-            strip[o3 + i + 1] = s * v3 + c * a3;
-            a0 = c * v0 - s * a0;
-            a1 = c * v1 - s * a1;
-            a2 = c * v2 - s * a2;
-            a3 = c * v3 - s * a3;
-          }
-          strip[o0 + i + 1] = a0;
-          strip[o1 + i + 1] = a1;
-          strip[o2 + i + 1] = a2;
-          strip[o3 + i + 1] = a3;
+    applyRotations(w, n, this.idx, this.cs, this.count, 0, n);
+  }
+}
+
+/** Strip width of applyRotations: STRIP components of every eigenvector stay in cache through all rotations. */
+export const ROTATION_STRIP = 32;
+
+/**
+ * Rotations (idx, cs)[0..count) applied to components [k0Start, k0End) of every column of V (w as in
+ * symEig). Disjoint component ranges are independent, so threads can take one each.
+ */
+export function applyRotations(w: Float64Array, n: number, idx: Int32Array, cs: Float64Array, count: number, k0Start: number, k0End: number): void {
+  // sweeps: maximal runs of consecutive rotations on rows top, top−1, …
+  const sweepStart: number[] = [];
+  for (let q = 0; q < count; q++) if (q === 0 || idx[q] !== idx[q - 1] - 1) sweepStart.push(q);
+  sweepStart.push(count);
+  const width = ROTATION_STRIP;
+  // strip[t·n + r] = w[r·n + k0 + t]: component k0+t of every column of V, contiguous over r
+  const strip = new Float64Array(width * n);
+  for (let k0 = k0Start; k0 < k0End; k0 += width) {
+    const kw = Math.min(width, k0End - k0);
+    for (let r = 0; r < n; r++) for (let t = 0; t < kw; t++) strip[t * n + r] = w[r * n + k0 + t];
+    for (let sw = 0; sw + 1 < sweepStart.length; sw++) {
+      const q0 = sweepStart[sw], q1 = sweepStart[sw + 1];
+      const top = idx[q0];
+      let t = 0;
+      // four columns at once: independent carry chains hide the multiply-add latency
+      for (; t + 4 <= kw; t += 4) {
+        const o0 = t * n, o1 = o0 + n, o2 = o1 + n, o3 = o2 + n;
+        let a0 = strip[o0 + top + 1], a1 = strip[o1 + top + 1], a2 = strip[o2 + top + 1], a3 = strip[o3 + top + 1];
+        let i = top;
+        for (let q = q0; q < q1; q++, i--) {
+          const c = cs[2 * q], s = cs[2 * q + 1];
+          const v0 = strip[o0 + i], v1 = strip[o1 + i], v2 = strip[o2 + i], v3 = strip[o3 + i];
+          strip[o0 + i + 1] = s * v0 + c * a0;
+          strip[o1 + i + 1] = s * v1 + c * a1;
+          strip[o2 + i + 1] = s * v2 + c * a2;
+          strip[o3 + i + 1] = s * v3 + c * a3;
+          a0 = c * v0 - s * a0;
+          a1 = c * v1 - s * a1;
+          a2 = c * v2 - s * a2;
+          a3 = c * v3 - s * a3;
         }
-        for (; t < kw; t++) {
-          const o = t * n;
-          let carry = strip[o + top + 1];
-          let i = top;
-          for (let q = q0; q < q1; q++, i--) {
-            const c = cs[2 * q], s = cs[2 * q + 1];
-            const v = strip[o + i];
-            strip[o + i + 1] = s * v + c * carry;
-            carry = c * v - s * carry;
-          }
-          strip[o + i + 1] = carry;
-        }
+        strip[o0 + i + 1] = a0;
+        strip[o1 + i + 1] = a1;
+        strip[o2 + i + 1] = a2;
+        strip[o3 + i + 1] = a3;
       }
-      for (let r = 0; r < n; r++) for (let t = 0; t < kw; t++) w[r * n + k0 + t] = strip[t * n + r];
+      for (; t < kw; t++) {
+        const o = t * n;
+        let carry = strip[o + top + 1];
+        let i = top;
+        for (let q = q0; q < q1; q++, i--) {
+          const c = cs[2 * q], s = cs[2 * q + 1];
+          const v = strip[o + i];
+          strip[o + i + 1] = s * v + c * carry;
+          carry = c * v - s * carry;
+        }
+        strip[o + i + 1] = carry;
+      }
     }
+    for (let r = 0; r < n; r++) for (let t = 0; t < kw; t++) w[r * n + k0 + t] = strip[t * n + r];
   }
 }

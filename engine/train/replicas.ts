@@ -10,11 +10,8 @@
 // image, the quantizer has no batch statistics), so N replicas compute the one-worker step up to
 // the order of float sums.
 import { Worker } from 'node:worker_threads';
-import fs from 'node:fs';
-import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import os from 'node:os';
+import { workerEntry } from '../worker-entry';
 import type { TokenizerConfig } from '../models/vq-tokenizer';
 import type { LpKnobs, LpPlan } from '../perturb';
 import type { VarMap } from './optim';
@@ -127,26 +124,6 @@ export function shardRanges(B: number, parts: number): [number, number][] {
   return out;
 }
 
-/**
- * How the worker is started. From TypeScript sources (CLI, serve, tests) the worker loads tsx's API
- * and imports the .ts entry through it (a worker does not inherit the parent's --import hooks); in
- * the electron-vite build the entry is the bundled `replica-worker.js` beside the engine's bundle.
- */
-function workerEntry(): { code: string; eval: boolean } {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.ts')) {
-    const src = path.join(path.dirname(here), 'replica-worker.ts');
-    const api = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/index\.cjs$/, 'index.mjs')).href;
-    const code = `import(${JSON.stringify(api)}).then((m) => m.tsImport(${JSON.stringify(pathToFileURL(src).href)}, ${JSON.stringify(import.meta.url)})).catch((e) => { throw e; });`;
-    return { code, eval: true };
-  }
-  for (const dir of [path.dirname(here), path.join(path.dirname(here), '..')]) {
-    const file = path.join(dir, 'replica-worker.js');
-    if (fs.existsSync(file)) return { code: file, eval: false };
-  }
-  throw new Error(`the data-parallel worker bundle (replica-worker.js) is missing beside ${here}: rebuild the app (npm run build), or train with workers: 1`);
-}
-
 interface Pending {
   resolve(r: ReplicaReply): void;
   reject(e: Error): void;
@@ -219,7 +196,7 @@ export class TokenizerReplicas {
       total += v.size;
     }
     const weightsBuf = new SharedArrayBuffer(total * 4);
-    const entry = workerEntry();
+    const entry = workerEntry('replica-worker', import.meta.url);
     const replicas: Replica[] = [];
     try {
       for (let i = 0; i < n; i++) {

@@ -13,7 +13,7 @@ const fid: Command = {
   async run({ opts, args }) {
     if (args.length !== 2) throw new UsageError('fid needs two files: toklab fid A.npy B.npz');
     for (const f of args) if (!existsSync(f)) throw new UsageError(`${f}: no such file`);
-    const r = computeFidFromFiles(args[0], args[1]);
+    const r = await computeFidFromFiles(args[0], args[1]);
     if (opts.json) printJson({ fid: r.fid, kid: r.kid ?? null, nA: r.nA, nB: r.nB, d: r.d, warnings: r.warnings, a: args[0], b: args[1] });
     else {
       process.stdout.write(`FID ${r.fid.toFixed(6)}  (d = ${r.d}, N = ${r.nA ?? 'stats'} vs ${r.nB ?? 'stats'}, float64, eigenvalue form)\n`);

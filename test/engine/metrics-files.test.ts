@@ -156,27 +156,27 @@ describe('npz reader', () => {
 });
 
 describe('computeFidFromFiles', () => {
-  it('features vs features: FID and KID match the SciPy fixture', () => {
-    const r = computeFidFromFiles(join(files, 'tiny-d8.a.npy'), join(files, 'tiny-d8.b.v3.npy'), { kid: { allSamples: true } });
+  it('features vs features: FID and KID match the SciPy fixture', async () => {
+    const r = await computeFidFromFiles(join(files, 'tiny-d8.a.npy'), join(files, 'tiny-d8.b.v3.npy'), { kid: { allSamples: true } });
     expect(Math.abs(r.fid - tiny.fid_eig) / tiny.fid_eig).toBeLessThan(1e-6);
     expect(Math.abs((r.kid?.kid ?? NaN) - tiny.kid_all) / tiny.kid_all).toBeLessThan(1e-6);
     expect(r).toMatchObject({ nA: 200, nB: 300, d: 8, warnings: [] });
-    const sub = computeFidFromFiles(join(files, 'tiny-d8.a.npy'), join(files, 'tiny-d8.b.v3.npy'));
+    const sub = await computeFidFromFiles(join(files, 'tiny-d8.a.npy'), join(files, 'tiny-d8.b.v3.npy'));
     expect(sub.kid?.subsets).toBe(10);
   });
 
-  it('features vs numpy statistics: same FID, no KID, a note saying why', () => {
-    const r = computeFidFromFiles(join(files, 'tiny-d8.a.npy'), join(files, 'tiny-d8.b.stats-deflated.npz'));
+  it('features vs numpy statistics: same FID, no KID, a note saying why', async () => {
+    const r = await computeFidFromFiles(join(files, 'tiny-d8.a.npy'), join(files, 'tiny-d8.b.stats-deflated.npz'));
     expect(Math.abs(r.fid - tiny.fid_eig) / tiny.fid_eig).toBeLessThan(1e-6);
     expect(r.kid).toBeUndefined();
     expect(r.nB).toBeNull();
     expect(r.warnings.join(' ')).toMatch(/KID needs features on both sides/);
   });
 
-  it('refuses mismatched dimensions naming both files', () => {
+  it('refuses mismatched dimensions naming both files', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'toklab-metrics-'));
     const p = join(tmp, 'd3.npy');
     writeFileSync(p, npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", f32([1, 2, 3, 4, 5, 6])));
-    expect(() => computeFidFromFiles(join(files, 'tiny-d8.a.npy'), p)).toThrow(/feature dimensions differ: tiny-d8\.a\.npy has d = 8, d3\.npy has d = 3/);
+    await expect(computeFidFromFiles(join(files, 'tiny-d8.a.npy'), p)).rejects.toThrow(/feature dimensions differ: tiny-d8\.a\.npy has d = 8, d3\.npy has d = 3/);
   });
 });
