@@ -9,13 +9,12 @@ export default defineConfig({
     build: {
       outDir: 'out/main',
       rollupOptions: {
-        // worker bundles (engine/worker-entry.ts finds them beside the engine's chunks): data-parallel
-        // training replicas, and the eigensolver's rotation threads
+        // replica-worker: the data-parallel training worker (engine/worker-entry.ts finds it beside the
+        // engine's chunks)
         input: {
           index: resolve('main/index.ts'),
           engine: resolve('engine/host.ts'),
           'replica-worker': resolve('engine/train/replica-worker.ts'),
-          'rotation-worker': resolve('engine/metrics/rotation-worker.ts'),
         },
       },
     },

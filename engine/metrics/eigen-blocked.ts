@@ -5,12 +5,13 @@
 //   matrix gets the panel's rank-2·NB update A −= V·Wᵀ + W·Vᵀ as one GEMM instead of NB rank-2 loops;
 // - the orthogonal Q by blocked reflectors (DLARFT's compact WY form, I − V·T·Vᵀ per block), two GEMMs
 //   per block instead of one pass over Q per reflector;
-// - the implicit QL on the tridiagonal is linalg.ts's own; its rotations of the eigenvectors run on
-//   `threads` threads (rotation-pool.ts), each on its own components.
+// - the tridiagonal's eigenvectors by divide and conquer (tridiag-dc.ts), one GEMM per merge where QL
+//   would apply millions of rotations, then V = Q·Z as one more GEMM. Eigenvalues alone still come
+//   from linalg.ts's implicit QL, which needs no vectors and takes a fraction of a second.
 // Matrices here are column-major views: X(r, c) = x[c·n + r]. For the symmetric input that is the same
 // array; Q in this layout is what tql2 rotates (row c of the array = column c of Q).
 import { qlSweeps, sortEigen, type SymEig } from './linalg';
-import { applyRotationsParallel } from './rotation-pool';
+import { tridiagEig } from './tridiag-dc';
 import type { Dgemm } from './dgemm';
 
 /** Panel width of the blocked reduction and of the WY blocks. */
@@ -192,8 +193,7 @@ async function tridiagonalize(a: Float64Array, n: number, dg: Dgemm, d: Float64A
 
 /** Q = H(0)·H(1)···H(n−2) in column-major q, by blocks of NB reflectors from the last (DORGTR via DLARFT/DLARFB). */
 async function formQ(a: Float64Array, n: number, tau: Float64Array, dg: Dgemm): Promise<Float64Array> {
-  // shared, so the rotation workers can update it in place
-  const q = new Float64Array(new SharedArrayBuffer(n * n * 8));
+  const q = new Float64Array(n * n);
   for (let k = 0; k < n; k++) q[k * n + k] = 1;
   const nRef = n - 1;
   const starts: number[] = [];
@@ -253,10 +253,9 @@ async function formQ(a: Float64Array, n: number, tau: Float64Array, dg: Dgemm): 
 
 /**
  * Eigenvalues (ascending) and optionally eigenvectors of a symmetric [n,n] matrix, as symEig (same
- * layout, same QL), with the reduction and Q on `dg` and the eigenvector rotations on `threads`
- * threads. The input is not changed.
+ * layout), with the reduction, Q and the eigenvectors' products on `dg`. The input is not changed.
  */
-export async function symEigBlocked(input: Float64Array, n: number, dg: Dgemm, opts: { vectors?: boolean; threads?: number } = {}): Promise<SymEig> {
+export async function symEigBlocked(input: Float64Array, n: number, dg: Dgemm, opts: { vectors?: boolean } = {}): Promise<SymEig> {
   if (input.length !== n * n) throw new Error(`symEig: got ${input.length} values for [${n},${n}]`);
   for (let i = 0; i < n * n; i++) if (!Number.isFinite(input[i])) throw new Error('symEig: matrix has non-finite entries');
   const wantVectors = opts.vectors ?? true;
@@ -266,12 +265,17 @@ export async function symEigBlocked(input: Float64Array, n: number, dg: Dgemm, o
   const tau = new Float64Array(n);
   if (n === 0) return { values: d, vectors: wantVectors ? a : null };
   await tridiagonalize(a, n, dg, d, sub, tau);
-  const w = wantVectors ? await formQ(a, n, tau, dg) : new Float64Array(0);
-  // tql2 reads the subdiagonal as e[i] = T(i, i−1)
-  const e = new Float64Array(n);
-  for (let i = 1; i < n; i++) e[i] = sub[i - 1];
-  const rotations = qlSweeps(n, d, e, wantVectors);
-  if (rotations) await applyRotationsParallel(w, n, rotations, opts.threads ?? 1);
-  sortEigen(w, n, d, wantVectors);
-  return { values: d, vectors: wantVectors ? w : null };
+  if (!wantVectors) {
+    // qlSweeps reads the subdiagonal as e[i] = T(i, i−1)
+    const e = new Float64Array(n);
+    for (let i = 1; i < n; i++) e[i] = sub[i - 1];
+    qlSweeps(n, d, e, false);
+    sortEigen(new Float64Array(0), n, d, false);
+    return { values: d, vectors: null };
+  }
+  const q = await formQ(a, n, tau, dg); // column-major Q, i.e. Qᵀ row-major
+  const t = await tridiagEig(d, sub, n, dg); // rows: eigenvectors z_j of T
+  // eigenvector j of A is Q·z_j: row j of Z·Qᵀ
+  const w = await dg.gemm(t.vectors, n, n, q, n, n, false, false);
+  return { values: t.values, vectors: w };
 }

@@ -3,7 +3,6 @@
 import { gemmABt, meanCov, mirrorUpper, symEig, type Features } from './linalg';
 import { onnxDgemm, type Dgemm } from './dgemm';
 import { symEigBlocked } from './eigen-blocked';
-import { wantedThreads } from '../wasm-threads';
 
 export interface FeatureStats {
   mu: Float64Array;
@@ -44,8 +43,8 @@ export function traceSqrtProduct(sigma1: Float64Array, sigma2: Float64Array, d: 
 }
 
 /** traceSqrtProduct with its d³ work on a fast GEMM: the same eigen form, the blocked eigensolver of eigen-blocked.ts. */
-export async function traceSqrtProductWith(dg: Dgemm, sigma1: Float64Array, sigma2: Float64Array, d: number, threads = wantedThreads()): Promise<{ value: number; minEig: number; maxEig: number }> {
-  const eig = await symEigBlocked(sigma1, d, dg, { vectors: true, threads });
+export async function traceSqrtProductWith(dg: Dgemm, sigma1: Float64Array, sigma2: Float64Array, d: number): Promise<{ value: number; minEig: number; maxEig: number }> {
+  const eig = await symEigBlocked(sigma1, d, dg, { vectors: true });
   const v = eig.vectors as Float64Array;
   const t = await dg.gemm(v, d, d, sigma2, d, d, false, false); // Vᵀ Σ₂
   const m = await dg.gemm(t, d, d, v, d, d, false, true); // Vᵀ Σ₂ V
@@ -96,22 +95,44 @@ export async function featureStatsAsync(feats: Features, n: number, d: number, o
   }
   for (let j = 0; j < d; j++) mean[j] /= n;
   const cov = new Float64Array(d * d);
-  const rows = Math.max(1, Math.floor(2 ** 24 / d)); // 128 MB of centred rows per product
-  const chunk = new Float64Array(Math.min(rows, n) * d);
+  // the upper block triangle only (syrk): column blocks of ≈512 give 10 products of 16 at d = 2,048
+  const nb = Math.max(1, Math.round(d / 512));
+  const cut = Array.from({ length: nb + 1 }, (_, p) => Math.round((p * d) / nb));
+  const blockOf = new Int32Array(d);
+  for (let p = 0; p < nb; p++) blockOf.fill(p, cut[p], cut[p + 1]);
+  const rows = Math.max(1, Math.floor(2 ** 24 / d)); // 128 MB of centred rows per pass
+  const slabs = Array.from({ length: nb }, (_, p) => new Float64Array(Math.min(rows, n) * (cut[p + 1] - cut[p])));
   for (let s0 = 0; s0 < n; s0 += rows) {
     const b = Math.min(rows, n - s0);
-    const xc = b * d === chunk.length ? chunk : chunk.subarray(0, b * d);
-    for (let s = 0; s < b; s++) {
-      const o = (s0 + s) * d;
-      for (let j = 0; j < d; j++) xc[s * d + j] = feats[o + j] - mean[j];
+    // centred rows, split by column block: slab p is [b, w_p] row-major
+    for (let p = 0; p < nb; p++) {
+      const c0 = cut[p], w = cut[p + 1] - c0;
+      const slab = slabs[p];
+      for (let s = 0; s < b; s++) {
+        const o = (s0 + s) * d + c0;
+        for (let j = 0; j < w; j++) slab[s * w + j] = feats[o + j] - mean[c0 + j];
+      }
     }
-    const g = await dg.gemm(xc, b, d, xc, b, d, true, false); // (X−μ)ᵀ(X−μ) of the chunk
-    for (let i = 0; i < d * d; i++) cov[i] += g[i];
+    for (let p = 0; p < nb; p++) {
+      const wp = cut[p + 1] - cut[p];
+      const sp = b * wp === slabs[p].length ? slabs[p] : slabs[p].subarray(0, b * wp);
+      for (let q = p; q < nb; q++) {
+        const wq = cut[q + 1] - cut[q];
+        const sq = b * wq === slabs[q].length ? slabs[q] : slabs[q].subarray(0, b * wq);
+        const g = await dg.gemm(sp, b, wp, sq, b, wq, true, false); // block (p, q) of (X−μ)ᵀ(X−μ)
+        for (let i = 0; i < wp; i++) {
+          const o = (cut[p] + i) * d + cut[q];
+          for (let j = 0; j < wq; j++) cov[o + j] += g[i * wq + j];
+        }
+      }
+    }
   }
   const inv = 1 / (n - 1);
   for (let i = 0; i < d; i++) {
-    for (let j = i; j < d; j++) {
-      const x = 0.5 * (cov[i * d + j] + cov[j * d + i]) * inv;
+    cov[i * d + i] *= inv;
+    for (let j = i + 1; j < d; j++) {
+      // diagonal blocks hold both triangles (their mean makes them equal); off-diagonal ones the upper
+      const x = (blockOf[i] === blockOf[j] ? 0.5 * (cov[i * d + j] + cov[j * d + i]) : cov[i * d + j]) * inv;
       cov[i * d + j] = x;
       cov[j * d + i] = x;
     }

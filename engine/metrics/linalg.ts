@@ -388,9 +388,9 @@ export function sortEigen(w: Float64Array, n: number, d: Float64Array, vectors: 
  * in a register: one load and one store per rotation and element instead of two each.
  */
 export class RotationLog {
-  idx = new Int32Array(1 << 16);
-  cs = new Float64Array(2 << 16);
-  count = 0;
+  private idx = new Int32Array(1 << 16);
+  private cs = new Float64Array(2 << 16);
+  private count = 0;
 
   push(i: number, c: number, s: number): void {
     if (this.count === this.idx.length) {
@@ -409,27 +409,21 @@ export class RotationLog {
 
   /** Rotation (i, c, s) maps entries i, i+1 of every eigenvector column to (c·xᵢ − s·xᵢ₊₁, s·xᵢ + c·xᵢ₊₁). */
   applyTo(w: Float64Array, n: number): void {
-    applyRotations(w, n, this.idx, this.cs, this.count, 0, n);
+    applyRotations(w, n, this.idx, this.cs, this.count);
   }
 }
 
-/** Strip width of applyRotations: STRIP components of every eigenvector stay in cache through all rotations. */
-export const ROTATION_STRIP = 32;
-
-/**
- * Rotations (idx, cs)[0..count) applied to components [k0Start, k0End) of every column of V (w as in
- * symEig). Disjoint component ranges are independent, so threads can take one each.
- */
-export function applyRotations(w: Float64Array, n: number, idx: Int32Array, cs: Float64Array, count: number, k0Start: number, k0End: number): void {
+/** Rotations (idx, cs)[0..count) applied to every column of V (w as in symEig), in strips of components. */
+function applyRotations(w: Float64Array, n: number, idx: Int32Array, cs: Float64Array, count: number): void {
   // sweeps: maximal runs of consecutive rotations on rows top, top−1, …
   const sweepStart: number[] = [];
   for (let q = 0; q < count; q++) if (q === 0 || idx[q] !== idx[q - 1] - 1) sweepStart.push(q);
   sweepStart.push(count);
-  const width = ROTATION_STRIP;
+  const width = 32;
   // strip[t·n + r] = w[r·n + k0 + t]: component k0+t of every column of V, contiguous over r
   const strip = new Float64Array(width * n);
-  for (let k0 = k0Start; k0 < k0End; k0 += width) {
-    const kw = Math.min(width, k0End - k0);
+  for (let k0 = 0; k0 < n; k0 += width) {
+    const kw = Math.min(width, n - k0);
     for (let r = 0; r < n; r++) for (let t = 0; t < kw; t++) strip[t * n + r] = w[r * n + k0 + t];
     for (let sw = 0; sw + 1 < sweepStart.length; sw++) {
       const q0 = sweepStart[sw], q1 = sweepStart[sw + 1];
