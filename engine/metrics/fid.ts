@@ -1,6 +1,6 @@
 // Fréchet distance between Gaussian fits of two feature sets (METHOD.md §6), in float64 with the
 // eigenvalue form Tr√(Σ₁Σ₂) = Σ √λᵢ(S Σ₂ S), S = √Σ₁; never a complex sqrtm.
-import { gemmABt, meanCov, mirrorUpper, symEig, type Features } from './linalg';
+import { columnMeans, gemmABt, meanCov, mirrorUpper, symEig, type Features } from './linalg';
 import { onnxDgemm, type Dgemm } from './dgemm';
 import { symEigBlocked } from './eigen-blocked';
 
@@ -87,13 +87,8 @@ export const FAST_GEMM_MIN_WORK = 2 ** 30;
 export async function featureStatsAsync(feats: Features, n: number, d: number, opts: { minWork?: number } = {}): Promise<FeatureStats> {
   const dg = n * d * d >= (opts.minWork ?? FAST_GEMM_MIN_WORK) ? await onnxDgemm() : null;
   if (!dg) return featureStats(feats, n, d);
-  if (n < 2) return featureStats(feats, n, d); // its error message
-  const mean = new Float64Array(d);
-  for (let i = 0; i < n; i++) {
-    const o = i * d;
-    for (let j = 0; j < d; j++) mean[j] += feats[o + j];
-  }
-  for (let j = 0; j < d; j++) mean[j] /= n;
+  if (n < 2 || feats.length !== n * d) return featureStats(feats, n, d); // its error messages
+  const mean = columnMeans(feats, n, d);
   const cov = new Float64Array(d * d);
   // the upper block triangle only (syrk): column blocks of ≈512 give 10 products of 16 at d = 2,048
   const nb = Math.max(1, Math.round(d / 512));

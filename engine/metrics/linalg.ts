@@ -100,17 +100,23 @@ export function matmul(a: Float64Array, b: Float64Array, m: number, k: number, n
   return gemmABt(a, transpose(b, k, n), m, n, k, new Float64Array(m * n));
 }
 
-/** Column means and the unbiased (N−1) covariance of x [n,d]; two-pass (centred) for accuracy. */
-export function meanCov(x: Features, n: number, d: number): { mean: Float64Array; cov: Float64Array } {
-  if (!Number.isInteger(n) || !Number.isInteger(d) || n < 1 || d < 1) throw new Error(`meanCov: bad shape [${n},${d}]`);
-  if (x.length !== n * d) throw new Error(`meanCov: got ${x.length} values for shape [${n},${d}] (${n * d} expected)`);
-  if (n < 2) throw new Error('meanCov: need at least 2 samples for a covariance with N−1');
+/** Column means of x [n,d], in float64. */
+export function columnMeans(x: Features, n: number, d: number): Float64Array {
   const mean = new Float64Array(d);
   for (let i = 0; i < n; i++) {
     const o = i * d;
     for (let j = 0; j < d; j++) mean[j] += x[o + j];
   }
   for (let j = 0; j < d; j++) mean[j] /= n;
+  return mean;
+}
+
+/** Column means and the unbiased (N−1) covariance of x [n,d]; two-pass (centred) for accuracy. */
+export function meanCov(x: Features, n: number, d: number): { mean: Float64Array; cov: Float64Array } {
+  if (!Number.isInteger(n) || !Number.isInteger(d) || n < 1 || d < 1) throw new Error(`meanCov: bad shape [${n},${d}]`);
+  if (x.length !== n * d) throw new Error(`meanCov: got ${x.length} values for shape [${n},${d}] (${n * d} expected)`);
+  if (n < 2) throw new Error('meanCov: need at least 2 samples for a covariance with N−1');
+  const mean = columnMeans(x, n, d);
   const cov = new Float64Array(d * d);
   const chunk = 256;
   const xt = new Float64Array(d * chunk);

@@ -14,8 +14,7 @@ import { latestCheckpoint, loadCheckpoint } from '../../engine/train/checkpoint'
 import { TokenizerReplicas, combineShards, resolveWorkers, shardRanges, type ShardResult } from '../../engine/train/replicas';
 import { applyPlan, drawPerturbation, planPerturbation, slicePlan, type LpKnobs } from '../../engine/perturb';
 import { createTokenizer, resolveTokenizerConfig } from '../../engine/models/vq-tokenizer';
-import type { JobContext } from '../../engine/context';
-import type { MetricPoint } from '../../engine/protocol';
+import { recordingContext } from './job-context';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'toklab-dp-'));
 
@@ -85,25 +84,6 @@ describe('shards and plans', () => {
   });
 });
 
-function ctxFor(name: string) {
-  const runDir = path.join(home, 'runs', name);
-  fs.mkdirSync(runDir, { recursive: true });
-  const metrics: MetricPoint[] = [];
-  const logs: string[] = [];
-  const ctx: JobContext = {
-    home,
-    runDir,
-    runId: 1,
-    signal: new AbortController().signal,
-    progress: () => {},
-    metrics: (p) => metrics.push(...p),
-    score: () => {},
-    artifact: () => {},
-    log: (_l, m) => logs.push(m),
-  };
-  return { ctx, metrics, logs, runDir };
-}
-
 const spec = {
   datasetPath: 'datasets/sq',
   preset: 'vq-f4-k64',
@@ -124,7 +104,8 @@ describe('data-parallel training', () => {
   it('1, 2 and 3 workers on the same global batches reach the same weights and losses', async () => {
     const runs: { weights: Record<string, Float32Array>; loss: number[]; flip: number[]; workers: number }[] = [];
     for (const workers of [1, 2, 3]) {
-      const { ctx, metrics, logs, runDir } = ctxFor(`w${workers}`);
+      const { ctx, rec, runDir } = recordingContext(home, `w${workers}`);
+      const { metrics, logs } = rec;
       const before = tf.memory().numTensors;
       const res = await trainTokenizer({ ...spec, workers }, ctx);
       expect(tf.memory().numTensors).toBe(before);

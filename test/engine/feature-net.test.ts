@@ -18,29 +18,12 @@ import { inceptionScore } from '../../engine/metrics/inception-score';
 import { trainFeatureNet } from '../../engine/jobs/train-feature-net';
 import { validateTrainFeatureNetSpec } from '../../engine/specs/train-feature-net';
 import { varsToArrays } from '../../engine/train/checkpoint';
-import type { JobContext } from '../../engine/jobs/types';
-import type { JsonObject, MetricPoint, ScoreRecord } from '../../engine/protocol';
+import { recordingContext } from './job-context';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'toklab-featnet-'));
 const dsDir = path.join(home, 'datasets', 'shapes16');
 
-function ctxFor(name: string) {
-  const runDir = path.join(home, 'runs', name);
-  fs.mkdirSync(runDir, { recursive: true });
-  const rec = { metrics: [] as MetricPoint[], scores: [] as ScoreRecord[], logs: [] as string[], artifacts: [] as { kind: string; path: string; meta?: JsonObject }[] };
-  const ctx: JobContext = {
-    home,
-    runDir,
-    runId: 1,
-    signal: new AbortController().signal,
-    progress: () => {},
-    metrics: (p) => rec.metrics.push(...p),
-    score: (s) => rec.scores.push(s),
-    artifact: (kind, p, meta) => rec.artifacts.push({ kind, path: p, meta }),
-    log: (_l, m) => rec.logs.push(m),
-  };
-  return { ctx, rec };
-}
+const ctxFor = (name: string) => recordingContext(home, name);
 
 beforeAll(async () => {
   await initBackend({ prefer: 'wasm' });
