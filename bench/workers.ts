@@ -1,7 +1,8 @@
 // Benchmark: data-parallel tokenizer training (engine/train/replicas.ts). The same global batch of 32
 // trained on 1 worker (the engine's thread, 1 wasm thread) and on every core as worker threads, one
 // wasm thread each, through the trainer's own step (plan, publish, shards, weighted mean, AdamW).
-// bench/threads.ts measures the other way to use the cores (the wasm build's own thread pool).
+// The same for a gpt-mini generator step. bench/threads.ts measures the other way to use the cores
+// (the wasm build's own thread pool).
 // The ceiling row runs the 1-worker step on half the batch in `cores` separate processes at once:
 // what the machine gives to independent engines, with no data-parallel overhead at all.
 import { spawn } from 'node:child_process';
@@ -12,8 +13,10 @@ import { tf } from '../engine/tf';
 import { Rng } from '../engine/rng';
 import { createTokenizer, resolveTokenizerConfig } from '../engine/models/vq-tokenizer';
 import { Optimizer, computeGrads } from '../engine/train/optim';
-import { TokenizerReplicas } from '../engine/train/replicas';
+import { Replicas } from '../engine/train/replicas';
 import { dataParallelStep } from '../engine/train/tokenizer-trainer';
+import { generatorGradsOnReplicas } from '../engine/train/generator-trainer';
+import { Generator, generatorConfig, trainingInput } from '../engine/models/transformer';
 import type { Batch } from '../engine/data/types';
 import type { LpKnobs } from '../engine/perturb';
 import type { Bench, BenchResult } from './types';
@@ -32,7 +35,7 @@ async function measure(preset: string, size: number, workers: number, steps: num
   const rng = new Rng(3);
   const batch: Batch = { n: B, x: Float32Array.from({ length: B * size * size * 3 }, () => rng.uniform() * 2 - 1), y: new Int32Array(B) } as Batch;
   const knobs = { ...LP, delta: Math.max(2, Math.round(LP.delta * cfg.K)), deltaMode: 'abs' as const };
-  const dp = workers > 1 ? await TokenizerReplicas.start(workers, cfg, 1, tok.params, tf.getBackend()) : null;
+  const dp = workers > 1 ? await Replicas.start(workers, { kind: 'tokenizer', config: cfg }, 1, tok.params, tf.getBackend()) : null;
   const times: number[] = [];
   try {
     for (let s = 0; s < steps + 1; s++) {
@@ -55,6 +58,40 @@ async function measure(preset: string, size: number, workers: number, steps: num
     await dp?.close();
     opt.dispose();
     tok.dispose();
+  }
+}
+
+/** gpt-mini (d 256, 4 layers, L 64, K 512) training steps of batch B on 1 worker or on `workers`. */
+async function measureGpt(workers: number, steps: number, B = 32): Promise<number> {
+  const cfg = generatorConfig('gpt-mini', { vocabSize: 512, seqLen: 64, numClasses: 10, arch: 'raster' });
+  const gen = new Generator(cfg, 0);
+  const opt = new Optimizer(gen.weights, { kind: 'adamw', weightDecay: 0.05, clipNorm: 1 });
+  const rng = new Rng(1);
+  const tokens = Int32Array.from({ length: B * 64 }, () => rng.int(512));
+  const labels = Int32Array.from({ length: B }, () => rng.int(10));
+  const dp = workers > 1 ? await Replicas.start(workers, { kind: 'generator', config: cfg }, 0, gen.weights, tf.getBackend()) : null;
+  const times: number[] = [];
+  try {
+    for (let s = 0; s <= steps; s++) {
+      const t0 = performance.now();
+      const { input, targets } = trainingInput(cfg, tokens, labels, rng, { classDropout: 0.1, permuteProb: 0 });
+      if (dp) {
+        const { grads } = await generatorGradsOnReplicas(dp, gen.weights, input, targets);
+        opt.apply(grads, 1e-4).dispose();
+        tf.dispose(Object.values(grads));
+      } else {
+        const { value, grads } = computeGrads(gen.weights, () => gen.loss(input, targets));
+        opt.apply(grads, 1e-4).dispose();
+        value.dataSync();
+        tf.dispose([value, ...Object.values(grads)]);
+      }
+      if (s > 0) times.push(performance.now() - t0);
+    }
+    return median(times);
+  } finally {
+    await dp?.close();
+    opt.dispose();
+    gen.dispose();
   }
 }
 
@@ -91,6 +128,12 @@ export const bench: Bench = async () => {
     const apart = await concurrentEngines(preset, size, cores, 32);
     rows.push({ name: `tokenizer ${preset} ${size}px: ceiling, ${cores} separate engines on ${Math.ceil(32 / cores)} images each at once`, backend: info.backend, value: one.ms / apart, unit: 'x', details: { ...details, concurrentMs: apart } });
   }
+  const gptOne = await measureGpt(1, 3);
+  const gptMany = await measureGpt(cores, 3);
+  const gd = { preset: 'gpt-mini', batch: 32, L: 64, K: 512, engineThreads: info.threads ?? 1 };
+  rows.push({ name: 'generator step gpt-mini, 1 worker', backend: info.backend, value: gptOne, unit: 'ms', details: gd });
+  rows.push({ name: `generator step gpt-mini, ${cores} workers`, backend: info.backend, value: gptMany, unit: 'ms', details: gd });
+  rows.push({ name: `generator gpt-mini: throughput of ${cores} workers / 1`, backend: info.backend, value: gptOne / gptMany, unit: 'x', details: { ...gd, target: 1.7 } });
   return rows;
 };
 

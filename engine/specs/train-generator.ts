@@ -31,6 +31,8 @@ export interface TrainGeneratorSpec {
   checkpointEvery: number;
   /** Validation uses at most this many held-out grids per epoch (0 = all). */
   valLimit: number;
+  /** Data-parallel workers splitting every batch; 0 = auto (the engine's cores, from d 256 on wasm). */
+  workers: number;
 }
 
 function field(o: Record<string, unknown>, key: string, label: string, def: number, min: number, max: number, integer = false): number {
@@ -65,6 +67,7 @@ export function validateTrainGeneratorSpec(input: unknown): TrainGeneratorSpec {
     seed: num(o, 'seed', 0, 0, 2 ** 32 - 1, true),
     checkpointEvery: num(o, 'checkpointEvery', 0, 0, 10_000_000, true),
     valLimit: num(o, 'valLimit', 512, 0, 10_000_000, true),
+    workers: num(o, 'workers', 0, 0, 64, true),
   };
   return spec;
 }

@@ -5,14 +5,15 @@ import { tf } from '../tf';
 import { Rng, deriveSeed } from '../rng';
 import type { JsonObject } from '../protocol';
 import type { JobContext } from '../context';
-import { Generator, generatorConfig, type GeneratorConfig, rarPermuteProb, rasterInput, trainingInput } from '../models/transformer';
+import { Generator, generatorConfig, type GeneratorConfig, rarPermuteProb, rasterInput, trainingInput, type SeqInput } from '../models/transformer';
 import { writeGeneratorMeta } from '../models/generator-store';
 import type { TrainGeneratorSpec } from '../specs/train-generator';
-import { Optimizer, computeGrads } from './optim';
+import { Optimizer, computeGrads, type GradMap, type VarMap } from './optim';
 import { Ema } from './ema';
 import { lrAt } from './schedules';
 import { runTrainingLoop } from './loop';
 import { restoreTraining, snapshotTraining } from './checkpoint';
+import { AUTO_MIN_DMODEL, Replicas, combineShards, gradTensors, resolveWorkers, shardSeqInput } from './replicas';
 
 /** Token grids of one split: tokens [n·h·w] raster order, labels [n]. */
 export interface TokenSet {
@@ -33,6 +34,13 @@ export interface GeneratorData {
 interface TokenBatch {
   tokens: Int32Array;
   labels: Int32Array;
+}
+
+/** One step's gradients (tensors the caller disposes) and mean loss from the replicas, by rows of the input. */
+export async function generatorGradsOnReplicas(dp: Replicas, weights: VarMap, input: SeqInput, targets: Int32Array): Promise<{ grads: GradMap; loss: number }> {
+  dp.publish(weights);
+  const results = await dp.stepGenerator(shardSeqInput(input, targets, dp.count));
+  return { grads: gradTensors(combineShards(results, dp.layout), dp.layout), loss: results.reduce((a, r) => a + (r.n / input.batch) * r.loss, 0) };
 }
 
 /** Trains on tokens already in memory (the job reads them from the token cache; tests use synthetic grids). */
@@ -101,7 +109,14 @@ export async function trainGeneratorOn(
   };
 
   let lastVal: number | null = null;
+  const workers = resolveWorkers(spec.workers, batchSize, tf.getBackend(), cfg.dModel >= AUTO_MIN_DMODEL);
+  let dp: Replicas | null = null;
   try {
+    if (workers > 1) {
+      dp = await Replicas.start(workers, { kind: 'generator', config: cfg }, deriveSeed(spec.seed, 'init'), gen.weights, tf.getBackend());
+      ctx.log('info', `data-parallel: ${workers} workers, each on ${dp.device}`);
+    }
+    const replicas = dp;
     const res = await runTrainingLoop<TokenBatch>({
       ctx,
       runDir: ctx.runDir,
@@ -109,11 +124,20 @@ export async function trainGeneratorOn(
       stepsPerEpoch,
       checkpointEvery: spec.checkpointEvery,
       batches,
-      step: (batch, info) => {
+      step: async (batch, info) => {
         const permuteProb = spec.arch === 'rar' ? rarPermuteProb(info.step, rarWindow) : 0;
         const rng = new Rng(deriveSeed(spec.seed, `step/${info.step}`));
+        // drawn for the global batch (class dropout, RAR orders), then split by rows for the replicas
         const { input, targets } = trainingInput(cfg, batch.tokens, batch.labels, rng, { classDropout: spec.classDropout, permuteProb });
         const lr = lrAt(info.step, { base: spec.lr, warmup: spec.warmup, total });
+        if (replicas) {
+          const { grads, loss } = await generatorGradsOnReplicas(replicas, gen.weights, input, targets);
+          const gradNorm = opt.apply(grads, lr);
+          tf.dispose(Object.values(grads));
+          ema?.update();
+          if (spec.arch === 'rar' && info.step % 10 === 0) ctx.metrics([{ name: 'rar/permute_prob', step: info.step + 1, value: permuteProb }]);
+          return { loss, nll_bits: loss / Math.LN2, lr, grad_norm: gradNorm };
+        }
         const { value, grads } = computeGrads(gen.weights, () => gen.loss(input, targets));
         const gradNorm = opt.apply(grads, lr);
         tf.dispose(Object.values(grads));
@@ -141,8 +165,10 @@ export async function trainGeneratorOn(
       valLoss: lastVal,
       uniformLoss,
       config: cfg as unknown as JsonObject,
+      workers,
     };
   } finally {
+    await dp?.close();
     ema?.dispose();
     opt.dispose();
     gen.dispose();

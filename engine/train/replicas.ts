@@ -1,4 +1,5 @@
-// Data-parallel tokenizer training on worker_threads (docs/BENCHMARKS.md, "Workers").
+// Data-parallel training on worker threads (docs/BENCHMARKS.md, "Data-parallel workers"): tokenizers
+// and generators.
 //
 // The engine's thread keeps the one model, the optimizer, the EMA and the checkpoints. Each step it
 // writes the current weights into shared memory, gives every replica a contiguous shard of the
@@ -8,13 +9,16 @@
 // averages them weighted by shard size (the mean over the global batch, since every loss term is a
 // per-image mean) and applies the update. Nothing couples images inside a batch (GroupNorm is per
 // image, the quantizer has no batch statistics), so N replicas compute the one-worker step up to
-// the order of float sums.
+// the order of float sums. A generator step is split the same way by rows of the teacher-forcing input
+// (drawn once for the global batch: class dropout, RAR orders); its loss is a per-token mean.
 import { Worker } from 'node:worker_threads';
 import os from 'node:os';
 import { workerEntry } from '../worker-entry';
 import type { TokenizerConfig } from '../models/vq-tokenizer';
+import type { GeneratorConfig, SeqInput } from '../models/transformer';
 import type { LpKnobs, LpPlan } from '../perturb';
-import type { VarMap } from './optim';
+import { tf } from '../tf';
+import type { GradMap, VarMap } from './optim';
 
 /** Where one variable sits in the shared weight and gradient buffers (in floats). */
 export interface SlotLayout {
@@ -24,9 +28,12 @@ export interface SlotLayout {
   shape: number[];
 }
 
+/** The model every replica holds. */
+export type ReplicaModel = { kind: 'tokenizer'; config: TokenizerConfig } | { kind: 'generator'; config: GeneratorConfig };
+
 export interface ReplicaInit {
   type: 'init';
-  config: TokenizerConfig;
+  model: ReplicaModel;
   seed: number;
   layout: SlotLayout[];
   weights: SharedArrayBuffer;
@@ -40,6 +47,14 @@ export interface ReplicaStep {
   n: number;
   lp: { knobs: LpKnobs; plan: LpPlan } | null;
   wantZ: boolean;
+}
+
+/** A generator step on rows of the teacher-forcing input. */
+export interface ReplicaGenStep {
+  type: 'gen-step';
+  id: number;
+  input: SeqInput;
+  targets: Int32Array;
 }
 
 export interface ReplicaReply {
@@ -84,18 +99,18 @@ export function machineCores(): number {
 
 /**
  * Workers for a training job: the spec's count when it gives one (1–64), else TOKLAB_WORKERS, else
- * this engine's share of the cores (TOKLAB_THREADS, which the host sets per engine) for images of
- * 32 px and more on the wasm backend, and 1 otherwise. Never more than the batch has images.
+ * this engine's share of the cores (TOKLAB_THREADS, which the host sets per engine) when the model is
+ * large enough for replicas to pay off (`paysOff`) on the wasm backend, and 1 otherwise. Never more
+ * than the batch has rows.
  */
-export function resolveWorkers(requested: number, batchSize: number, backend: string, imageSize: number, env: NodeJS.ProcessEnv = process.env): number {
+export function resolveWorkers(requested: number, batchSize: number, backend: string, paysOff: boolean, env: NodeJS.ProcessEnv = process.env): number {
   let n = requested;
   if (!(n > 0)) {
     // libtensorflow (tfjs-node, -gpu) threads its own kernels: replicas only pay off on wasm
     if (backend !== 'wasm') return 1;
-    // below 32 px a step is mostly per-op overhead, which halving the batch does not halve: even two
-    // separate engines on half batches gained 0.9-1.2x there (bench/workers.ts), and the wasm
-    // thread pool does as well without a second model
-    if (imageSize < AUTO_MIN_SIZE && !(env.TOKLAB_WORKERS ?? '').trim()) return 1;
+    // `paysOff` false: steps that are mostly per-op overhead (tokenizers below 32 px, generators
+    // below d 256), which halving the batch does not halve; bench/workers.ts measured 0.9-1.2x there
+    if (!paysOff && !(env.TOKLAB_WORKERS ?? '').trim()) return 1;
     const v = (env.TOKLAB_WORKERS ?? '').trim() || (env.TOKLAB_THREADS ?? '').trim();
     if (v === '') n = machineCores();
     else {
@@ -107,8 +122,19 @@ export function resolveWorkers(requested: number, batchSize: number, backend: st
   return Math.max(1, Math.min(n, batchSize));
 }
 
-/** Smallest image side at which auto workers split batches. */
+/** Smallest image side at which auto workers split tokenizer batches. */
 export const AUTO_MIN_SIZE = 32;
+/** Smallest generator width at which auto workers split batches (gpt-mini: 1.85x measured on 2 cores). */
+export const AUTO_MIN_DMODEL = 256;
+
+/** Row shards of a teacher-forcing input (rows of `length` positions). */
+export function shardSeqInput(input: SeqInput, targets: Int32Array, parts: number): { input: SeqInput; targets: Int32Array }[] {
+  const T = input.length;
+  return shardRanges(input.batch, parts).map(([b0, b1]) => ({
+    input: { ids: input.ids.slice(b0 * T, b1 * T), pos: input.pos.slice(b0 * T, b1 * T), targetPos: input.targetPos.slice(b0 * T, b1 * T), batch: b1 - b0, length: T },
+    targets: targets.slice(b0 * T, b1 * T),
+  }));
+}
 
 /** Split [0, B) into `parts` contiguous shards whose sizes differ by at most one (empty shards dropped). */
 export function shardRanges(B: number, parts: number): [number, number][] {
@@ -157,7 +183,7 @@ class Replica {
     worker.on('exit', (code) => fail(new Error(`data-parallel worker ${index + 1} exited (code ${code})`)));
   }
 
-  request(id: number, msg: ReplicaInit | ReplicaStep, transfer: ArrayBuffer[] = []): Promise<ReplicaReply> {
+  request(id: number, msg: ReplicaInit | ReplicaStep | ReplicaGenStep, transfer: ArrayBuffer[] = []): Promise<ReplicaReply> {
     if (this.failed) return Promise.reject(this.failed);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -171,8 +197,8 @@ class Replica {
   }
 }
 
-/** N replicas of one tokenizer, each on its own worker thread and backend. */
-export class TokenizerReplicas {
+/** N replicas of one model, each on its own worker thread and backend. */
+export class Replicas {
   private nextId = 0;
 
   private constructor(
@@ -187,7 +213,7 @@ export class TokenizerReplicas {
   }
 
   /** `backend`: the engine's tfjs backend, which every replica uses as well. */
-  static async start(n: number, config: TokenizerConfig, seed: number, params: VarMap, backend: string): Promise<TokenizerReplicas> {
+  static async start(n: number, model: ReplicaModel, seed: number, params: VarMap, backend: string): Promise<Replicas> {
     if (!Number.isInteger(n) || n < 2) throw new Error(`data-parallel training needs at least 2 workers, got ${n}`);
     const layout: SlotLayout[] = [];
     let total = 0;
@@ -206,9 +232,9 @@ export class TokenizerReplicas {
         replicas.push(new Replica(i, worker, gradBuf));
       }
       const ready = await Promise.all(
-        replicas.map((r) => r.request(-1, { type: 'init', config, seed, layout, weights: weightsBuf, grads: bufferOf(r.gradView) })),
+        replicas.map((r) => r.request(-1, { type: 'init', model, seed, layout, weights: weightsBuf, grads: bufferOf(r.gradView) })),
       );
-      return new TokenizerReplicas(replicas, layout, new Float32Array(weightsBuf), ready[0].device ?? 'unknown');
+      return new Replicas(replicas, layout, new Float32Array(weightsBuf), ready[0].device ?? 'unknown');
     } catch (e) {
       await Promise.all(replicas.map((r) => r.terminate()));
       throw e;
@@ -243,6 +269,27 @@ export class TokenizerReplicas {
     }));
   }
 
+  /** One generator step: row shard i of the input goes to replica i. */
+  async stepGenerator(shards: { input: SeqInput; targets: Int32Array }[]): Promise<ShardResult[]> {
+    if (shards.length > this.replicas.length) throw new Error(`${shards.length} shards for ${this.replicas.length} workers`);
+    const id = this.nextId++;
+    const replies = await Promise.all(shards.map((s, i) => this.replicas[i].request(id, { type: 'gen-step', id, ...s })));
+    return replies.map((r, i) => ({
+      n: shards[i].input.batch,
+      present: new Set(r.present ?? []),
+      grads: this.replicas[i].gradView,
+      loss: r.loss ?? NaN,
+      recon: NaN,
+      codebook: NaN,
+      commit: NaN,
+      counts: new Float32Array(0),
+      changed: 0,
+      candidates: 0,
+      z: null,
+      numTensors: r.numTensors ?? -1,
+    }));
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.replicas.map((r) => r.terminate()));
   }
@@ -269,6 +316,16 @@ export function combineShards(results: ShardResult[], layout: SlotLayout[]): Map
       for (let i = 0; i < s.size; i++) g[i] += w * src[s.offset + i];
     }
     out.set(s.key, g);
+  }
+  return out;
+}
+
+/** The combined gradients as tensors keyed like the model's variables (the caller disposes them). */
+export function gradTensors(combined: Map<string, Float32Array>, layout: SlotLayout[]): GradMap {
+  const out: GradMap = {};
+  for (const s of layout) {
+    const g = combined.get(s.key);
+    if (g) out[s.key] = tf.tensor(g, s.shape, 'float32');
   }
   return out;
 }

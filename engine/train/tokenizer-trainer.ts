@@ -15,7 +15,7 @@ import { annealKnobs, expectedFlipRate, perturbTokens, lpDecoderInput, planPertu
 import type { TrainTokenizerSpec } from '../specs/train-tokenizer';
 import { Ema } from './ema';
 import { Optimizer, computeGrads, type GradMap } from './optim';
-import { TokenizerReplicas, combineShards, resolveWorkers, shardRanges } from './replicas';
+import { AUTO_MIN_SIZE, Replicas, combineShards, gradTensors, resolveWorkers, shardRanges } from './replicas';
 import { snapshotTraining, restoreTraining } from './checkpoint';
 import { runTrainingLoop } from './loop';
 import { lrAt } from './schedules';
@@ -80,12 +80,12 @@ export async function trainTokenizerOn(data: TokenizerData, spec: TrainTokenizer
   let lpSums = { flip: 0, n: 0 };
   let lastZ: Float32Array = new Float32Array(0);
   const gridBatch = firstBatch(data.val ?? data.train, Math.min(GRID_IMAGES, spec.batchSize));
-  const workers = resolveWorkers(spec.workers, spec.batchSize, tf.getBackend(), data.imageSize);
-  let replicas: TokenizerReplicas | null = null;
+  const workers = resolveWorkers(spec.workers, spec.batchSize, tf.getBackend(), data.imageSize >= AUTO_MIN_SIZE);
+  let replicas: Replicas | null = null;
 
   try {
     if (workers > 1) {
-      replicas = await TokenizerReplicas.start(workers, cfg, spec.seed, tok.params, tf.getBackend());
+      replicas = await Replicas.start(workers, { kind: 'tokenizer', config: cfg }, spec.seed, tok.params, tf.getBackend());
       ctx.log('info', `data-parallel: ${workers} workers, each on ${replicas.device}; shards of ${shardRanges(spec.batchSize, workers).map(([a, b]) => b - a).join('/')} images`);
     }
     const dp = replicas;
@@ -213,7 +213,7 @@ interface DataParallelStep {
  * One step's gradients from the replicas: the perturbation plan is drawn for the global batch from
  * the step's seed (exactly the draws the one-worker step makes) and sliced per shard.
  */
-export async function dataParallelStep(dp: TokenizerReplicas, tok: VqTokenizer, batch: Batch, knobs: LpKnobs | null, lpSeed: number, wantZ: boolean): Promise<DataParallelStep> {
+export async function dataParallelStep(dp: Replicas, tok: VqTokenizer, batch: Batch, knobs: LpKnobs | null, lpSeed: number, wantZ: boolean): Promise<DataParallelStep> {
   const c = tok.config;
   const per = c.imageSize * c.imageSize * c.channels;
   const T = tok.h * tok.h;
@@ -236,12 +236,7 @@ export async function dataParallelStep(dp: TokenizerReplicas, tok: VqTokenizer, 
       wantZ,
     })),
   );
-  const combined = combineShards(results, dp.layout);
-  const grads: GradMap = {};
-  for (const s of dp.layout) {
-    const g = combined.get(s.key);
-    if (g) grads[s.key] = tf.tensor(g, s.shape, 'float32');
-  }
+  const grads = gradTensors(combineShards(results, dp.layout), dp.layout);
   const B = batch.n;
   const mean = (f: (r: (typeof results)[number]) => number): number => results.reduce((a, r) => a + (r.n / B) * f(r), 0);
   const counts = new Float32Array(c.K);

@@ -75,7 +75,7 @@ async function startAndFollow(home: string | undefined, req: StartJobRequest, js
   });
 }
 
-const common = { epochs: { type: 'string' }, seed: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' }, name: { type: 'string' } } as const;
+const common = { epochs: { type: 'string' }, seed: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' }, name: { type: 'string' }, workers: { type: 'string' } } as const;
 
 function commonSpec(opts: Record<string, string | boolean | undefined>): JsonObject {
   const spec: JsonObject = {};
@@ -88,6 +88,9 @@ function commonSpec(opts: Record<string, string | boolean | undefined>): JsonObj
   if (opts.lr !== undefined) spec.lr = Number(opts.lr);
   const w = intOpt(opts.warmup, 'warmup');
   if (w !== undefined) spec.warmup = w;
+  // data-parallel worker threads; 0 or absent = auto (this engine's share of the cores where it pays off)
+  const wk = intOpt(opts.workers, 'workers');
+  if (wk !== undefined) spec.workers = wk;
   return spec;
 }
 
@@ -95,7 +98,7 @@ const trainTokenizer: Command = {
   words: ['train', 'tokenizer'],
   usage: 'train tokenizer --dataset D --preset P [--lp …] [--anneal …] [--workers N]',
   summary: 'VQ tokenizer, optionally with latent perturbation',
-  options: { ...common, dataset: { type: 'string' }, preset: { type: 'string' }, lp: { type: 'string' }, anneal: { type: 'string' }, 'train-limit': { type: 'string' }, 'val-limit': { type: 'string' }, workers: { type: 'string' } },
+  options: { ...common, dataset: { type: 'string' }, preset: { type: 'string' }, lp: { type: 'string' }, anneal: { type: 'string' }, 'train-limit': { type: 'string' }, 'val-limit': { type: 'string' } },
   async run({ home, opts }) {
     if (!opts.dataset) throw new UsageError('train tokenizer needs --dataset <id or name> (see `toklab datasets list`)');
     const spec: JsonObject = { ...commonSpec(opts), dataset: String(opts.dataset) };
@@ -108,9 +111,6 @@ const trainTokenizer: Command = {
     if (tl !== undefined) spec.trainLimit = tl;
     const vl = intOpt(opts['val-limit'], 'val-limit');
     if (vl !== undefined) spec.valLimit = vl;
-    // data-parallel worker threads; 0 or absent = this engine's share of the cores
-    const wk = intOpt(opts.workers, 'workers');
-    if (wk !== undefined) spec.workers = wk;
     return startAndFollow(home, { kind: 'train-tokenizer', spec, name: opts.name as string | undefined }, Boolean(opts.json));
   },
 };
@@ -146,7 +146,7 @@ const extract: Command = {
 
 const trainGenerator: Command = {
   words: ['train', 'generator'],
-  usage: 'train generator --tokenizer <run> --arch raster|rar [--preset P]',
+  usage: 'train generator --tokenizer <run> --arch raster|rar [--preset P] [--workers N]',
   summary: 'class-conditional AR generator on cached tokens',
   options: { ...common, tokenizer: { type: 'string' }, arch: { type: 'string' }, preset: { type: 'string' } },
   async run({ home, opts }) {

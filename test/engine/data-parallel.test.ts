@@ -11,9 +11,11 @@ import { Rng } from '../../engine/rng';
 import { writePackedDataset } from '../../engine/data/packed';
 import { trainTokenizer } from '../../engine/jobs/train-tokenizer';
 import { latestCheckpoint, loadCheckpoint } from '../../engine/train/checkpoint';
-import { TokenizerReplicas, combineShards, resolveWorkers, shardRanges, type ShardResult } from '../../engine/train/replicas';
+import { Replicas, combineShards, resolveWorkers, shardRanges, type ShardResult } from '../../engine/train/replicas';
 import { applyPlan, drawPerturbation, planPerturbation, slicePlan, type LpKnobs } from '../../engine/perturb';
 import { createTokenizer, resolveTokenizerConfig } from '../../engine/models/vq-tokenizer';
+import { trainGeneratorOn, type TokenSet } from '../../engine/train/generator-trainer';
+import { validateTrainGeneratorSpec } from '../../engine/specs/train-generator';
 import { recordingContext } from './job-context';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'toklab-dp-'));
@@ -44,13 +46,13 @@ describe('shards and plans', () => {
     expect(shardRanges(2, 3)).toEqual([[0, 1], [1, 2]]);
   });
 
-  it('auto workers follow TOKLAB_WORKERS, then TOKLAB_THREADS, on wasm from 32 px, never above the batch', () => {
-    expect(resolveWorkers(0, 32, 'wasm', 32, { TOKLAB_THREADS: '2' })).toBe(2);
-    expect(resolveWorkers(0, 32, 'wasm', 16, { TOKLAB_THREADS: '2' })).toBe(1);
-    expect(resolveWorkers(0, 32, 'wasm', 16, { TOKLAB_THREADS: '2', TOKLAB_WORKERS: '3' })).toBe(3);
-    expect(resolveWorkers(0, 32, 'tensorflow', 64, { TOKLAB_THREADS: '4' })).toBe(1);
-    expect(resolveWorkers(4, 2, 'wasm', 8, {})).toBe(2);
-    expect(() => resolveWorkers(0, 32, 'wasm', 32, { TOKLAB_WORKERS: 'many' })).toThrow(/TOKLAB_WORKERS is "many"/);
+  it('auto workers follow TOKLAB_WORKERS, then TOKLAB_THREADS, on wasm where they pay off, never above the batch', () => {
+    expect(resolveWorkers(0, 32, 'wasm', true, { TOKLAB_THREADS: '2' })).toBe(2);
+    expect(resolveWorkers(0, 32, 'wasm', false, { TOKLAB_THREADS: '2' })).toBe(1);
+    expect(resolveWorkers(0, 32, 'wasm', false, { TOKLAB_THREADS: '2', TOKLAB_WORKERS: '3' })).toBe(3);
+    expect(resolveWorkers(0, 32, 'tensorflow', true, { TOKLAB_THREADS: '4' })).toBe(1);
+    expect(resolveWorkers(4, 2, 'wasm', false, {})).toBe(2);
+    expect(() => resolveWorkers(0, 32, 'wasm', true, { TOKLAB_WORKERS: 'many' })).toThrow(/TOKLAB_WORKERS is "many"/);
   });
 
   it('a plan drawn for the whole batch and applied per shard gives the whole-batch draw', () => {
@@ -152,7 +154,7 @@ describe('data-parallel training', () => {
   it('a replica keeps no tensors from step to step', async () => {
     const cfg = resolveTokenizerConfig('vq-f4-k64', 8, 3, spec.overrides);
     const tok = createTokenizer(cfg, 1);
-    const reps = await TokenizerReplicas.start(2, cfg, 1, tok.params, 'wasm');
+    const reps = await Replicas.start(2, { kind: 'tokenizer', config: cfg }, 1, tok.params, 'wasm');
     try {
       const rng = new Rng(5);
       const seen: number[] = [];
@@ -171,5 +173,51 @@ describe('data-parallel training', () => {
       await reps.close();
       tok.dispose();
     }
+  });
+
+  it('a RAR generator with class dropout on 1 and 2 workers: the same weights, losses and validation loss', async () => {
+    // 4×4 grids of 16 codes: class c writes (c + 5p) mod 16 at position p, one token in eight is noise
+    const grids = (n: number, seed: number): TokenSet => {
+      const rng = new Rng(seed);
+      const labels = Int32Array.from({ length: n }, (_, i) => i % 4);
+      const tokens = Int32Array.from({ length: n * 16 }, (_, t) => (rng.int(8) === 0 ? rng.int(16) : (labels[Math.floor(t / 16)] + 5 * (t % 16)) % 16));
+      return { tokens, labels, n, h: 4, w: 4, K: 16 };
+    };
+    const data = { train: grids(48, 1), val: grids(16, 2), numClasses: 4 };
+    const spec = validateTrainGeneratorSpec({ tokenizerRunDir: 'runs/0', preset: 'gpt-nano', arch: 'rar', rar: { start: 0.3, end: 0.7 }, classDropout: 0.25, batchSize: 12, epochs: 2, lr: 3e-3, warmup: 2, seed: 4, valLimit: 0 });
+    const sizes = { dModel: 32, nLayers: 2, nHeads: 2, mlpRatio: 2 };
+    const runs = [];
+    for (const workers of [1, 2]) {
+      const { ctx, rec, runDir } = recordingContext(home, `gen-w${workers}`);
+      const before = tf.memory().numTensors;
+      const res = await trainGeneratorOn(data, { ...spec, workers }, ctx, sizes);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(res.workers).toBe(workers);
+      const ck = loadCheckpoint(latestCheckpoint(runDir)!);
+      const weights: Record<string, Float32Array> = {};
+      for (const [k, t] of Object.entries(ck.tensors)) if (k.startsWith('model/')) weights[k] = t.data;
+      runs.push({ weights, valLoss: res.valLoss as number, loss: rec.metrics.filter((m) => m.name === 'train/loss').map((m) => m.value) });
+    }
+    const [one, two] = runs;
+    expect(Object.keys(one.weights).length).toBeGreaterThan(4);
+    expect(one.loss.length).toBe(2); // the window means, flushed at the end of each of the 2 epochs
+    for (let i = 0; i < one.loss.length; i++) expect(Math.abs(two.loss[i] - one.loss[i]) / one.loss[i]).toBeLessThan(1e-5);
+    expect(Math.abs(two.valLoss - one.valLoss) / one.valLoss).toBeLessThan(1e-5);
+    let worst = 0;
+    for (const [k, a] of Object.entries(one.weights)) {
+      const b = two.weights[k];
+      // the key bias (middle third of bqkv) adds the same q·b to every logit of a query, which softmax
+      // ignores: its gradient is 0 up to round-off, and Adam turns that noise into ±lr steps of either
+      // sign on either worker count
+      const skip = k.endsWith('attn.bqkv') ? [sizes.dModel, 2 * sizes.dModel] : [0, 0];
+      let scale = 1e-3, diff = 0;
+      for (let i = 0; i < a.length; i++) {
+        scale = Math.max(scale, Math.abs(a[i]));
+        if (i >= skip[0] && i < skip[1]) continue;
+        diff = Math.max(diff, Math.abs(a[i] - b[i]));
+      }
+      worst = Math.max(worst, diff / scale);
+    }
+    expect(worst).toBeLessThan(1e-4);
   });
 });
