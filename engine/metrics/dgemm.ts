@@ -68,9 +68,8 @@ async function create(): Promise<Dgemm> {
       const inner = transA ? aRows : aCols;
       if ((transB ? bCols : bRows) !== inner) throw new Error(`gemm: inner dimensions differ for [${aRows},${aCols}]${transA ? 'ᵀ' : ''}·[${bRows},${bCols}]${transB ? 'ᵀ' : ''}`);
       const s = await session(transA, transB);
-      // onnxruntime-node refuses views of shared memory ("Invalid argument"): hand it a copy
-      const own = (x: Float64Array): Float64Array => (x.buffer instanceof SharedArrayBuffer ? Float64Array.from(x) : x);
-      const out = await s.run({ A: new ort.Tensor('float64', own(a), [aRows, aCols]), B: new ort.Tensor('float64', own(b), [bRows, bCols]) });
+      // (onnxruntime-node refuses views of shared memory with "Invalid argument": pass plain arrays)
+      const out = await s.run({ A: new ort.Tensor('float64', a, [aRows, aCols]), B: new ort.Tensor('float64', b, [bRows, bCols]) });
       return out.Y.data as Float64Array;
     },
   };

@@ -13,7 +13,7 @@ import { Ema } from './ema';
 import { lrAt } from './schedules';
 import { runTrainingLoop } from './loop';
 import { restoreTraining, snapshotTraining } from './checkpoint';
-import { AUTO_MIN_DMODEL, Replicas, combineShards, gradTensors, resolveWorkers, shardSeqInput } from './replicas';
+import { AUTO_MIN_DMODEL, Replicas, resolveWorkers, shardSeqInput } from './replicas';
 
 /** Token grids of one split: tokens [n·h·w] raster order, labels [n]. */
 export interface TokenSet {
@@ -38,9 +38,8 @@ interface TokenBatch {
 
 /** One step's gradients (tensors the caller disposes) and mean loss from the replicas, by rows of the input. */
 export async function generatorGradsOnReplicas(dp: Replicas, weights: VarMap, input: SeqInput, targets: Int32Array): Promise<{ grads: GradMap; loss: number }> {
-  dp.publish(weights);
-  const results = await dp.stepGenerator(shardSeqInput(input, targets, dp.count));
-  return { grads: gradTensors(combineShards(results, dp.layout), dp.layout), loss: results.reduce((a, r) => a + (r.n / input.batch) * r.loss, 0) };
+  const results = await dp.stepGenerator(weights, shardSeqInput(input, targets, dp.count));
+  return { grads: dp.meanGrads(results), loss: results.reduce((a, r) => a + (r.n / input.batch) * r.loss, 0) };
 }
 
 /** Trains on tokens already in memory (the job reads them from the token cache; tests use synthetic grids). */

@@ -12,8 +12,8 @@
 // the order of float sums. A generator step is split the same way by rows of the teacher-forcing input
 // (drawn once for the global batch: class dropout, RAR orders); its loss is a per-token mean.
 import { Worker } from 'node:worker_threads';
-import os from 'node:os';
 import { workerEntry } from '../worker-entry';
+import { wantedThreads } from '../wasm-threads';
 import type { TokenizerConfig } from '../models/vq-tokenizer';
 import type { GeneratorConfig, SeqInput } from '../models/transformer';
 import type { LpKnobs, LpPlan } from '../perturb';
@@ -77,24 +77,15 @@ export interface ReplicaReply {
 }
 
 export interface ShardResult {
+  /** Images (or rows) in the shard: its weight in the mean. */
   n: number;
   present: Set<string>;
   /** View of this replica's gradient buffer: valid until the next step. */
   grads: Float32Array;
   loss: number;
-  recon: number;
-  codebook: number;
-  commit: number;
-  counts: Float32Array;
-  changed: number;
-  candidates: number;
-  z: Float32Array | null;
   numTensors: number;
-}
-
-/** The machine's cores (what "auto" workers means when the engine has them to itself). */
-export function machineCores(): number {
-  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  /** The reply as sent, for the tokenizer's extra terms (recon, codebook, commit, counts, changed, z). */
+  reply: ReplicaReply;
 }
 
 /**
@@ -110,14 +101,10 @@ export function resolveWorkers(requested: number, batchSize: number, backend: st
     if (backend !== 'wasm') return 1;
     // `paysOff` false: steps that are mostly per-op overhead (tokenizers below 32 px, generators
     // below d 256), which halving the batch does not halve; bench/workers.ts measured 0.9-1.2x there
-    if (!paysOff && !(env.TOKLAB_WORKERS ?? '').trim()) return 1;
-    const v = (env.TOKLAB_WORKERS ?? '').trim() || (env.TOKLAB_THREADS ?? '').trim();
-    if (v === '') n = machineCores();
-    else {
-      n = Number(v);
-      const name = (env.TOKLAB_WORKERS ?? '').trim() ? 'TOKLAB_WORKERS' : 'TOKLAB_THREADS';
-      if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`${name} is "${v}": give a whole number from 1 to 64, or unset it to use every core (${machineCores()} here).`);
-    }
+    const v = (env.TOKLAB_WORKERS ?? '').trim();
+    if (!v) return paysOff ? Math.min(wantedThreads(env), batchSize) : 1;
+    n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`TOKLAB_WORKERS is "${v}": give a whole number from 1 to 64, or unset it to use this engine's cores (TOKLAB_THREADS).`);
   }
   return Math.max(1, Math.min(n, batchSize));
 }
@@ -242,52 +229,39 @@ export class Replicas {
   }
 
   /** Copy the current weights into shared memory (every replica reads them at its next step). */
-  publish(params: VarMap): void {
+  private publish(params: VarMap): void {
     for (const s of this.layout) this.weights.set(params[s.key].dataSync() as Float32Array, s.offset);
   }
 
-  /** One step: shard i of the batch goes to replica i. Resolves when every replica is done. */
-  async step(shards: Omit<ReplicaStep, 'type' | 'id'>[]): Promise<ShardResult[]> {
-    if (shards.length > this.replicas.length) throw new Error(`${shards.length} shards for ${this.replicas.length} workers`);
-    const id = this.nextId++;
-    const replies = await Promise.all(
-      shards.map((s, i) => this.replicas[i].request(id, { type: 'step', id, ...s }, [s.x.buffer as ArrayBuffer])),
-    );
-    return replies.map((r, i) => ({
-      n: shards[i].n,
-      present: new Set(r.present ?? []),
-      grads: this.replicas[i].gradView,
-      loss: r.loss ?? NaN,
-      recon: r.recon ?? NaN,
-      codebook: r.codebook ?? NaN,
-      commit: r.commit ?? NaN,
-      counts: r.counts ?? new Float32Array(0),
-      changed: r.changed ?? 0,
-      candidates: r.candidates ?? 0,
-      z: r.z ?? null,
-      numTensors: r.numTensors ?? -1,
-    }));
+  /** Publish `params`, send message i to replica i, and collect the shards' gradients and losses. */
+  private async run(params: VarMap, msgs: (ReplicaStep | ReplicaGenStep)[], rows: number[], transfer: (i: number) => ArrayBuffer[]): Promise<ShardResult[]> {
+    if (msgs.length > this.replicas.length) throw new Error(`${msgs.length} shards for ${this.replicas.length} workers`);
+    this.publish(params);
+    const replies = await Promise.all(msgs.map((m, i) => this.replicas[i].request(m.id, m, transfer(i))));
+    return replies.map((r, i) => ({ n: rows[i], present: new Set(r.present ?? []), grads: this.replicas[i].gradView, loss: r.loss ?? NaN, numTensors: r.numTensors ?? -1, reply: r }));
   }
 
-  /** One generator step: row shard i of the input goes to replica i. */
-  async stepGenerator(shards: { input: SeqInput; targets: Int32Array }[]): Promise<ShardResult[]> {
-    if (shards.length > this.replicas.length) throw new Error(`${shards.length} shards for ${this.replicas.length} workers`);
+  /** One tokenizer step with weights `params`: shard i of the batch goes to replica i. */
+  step(params: VarMap, shards: Omit<ReplicaStep, 'type' | 'id'>[]): Promise<ShardResult[]> {
     const id = this.nextId++;
-    const replies = await Promise.all(shards.map((s, i) => this.replicas[i].request(id, { type: 'gen-step', id, ...s })));
-    return replies.map((r, i) => ({
-      n: shards[i].input.batch,
-      present: new Set(r.present ?? []),
-      grads: this.replicas[i].gradView,
-      loss: r.loss ?? NaN,
-      recon: NaN,
-      codebook: NaN,
-      commit: NaN,
-      counts: new Float32Array(0),
-      changed: 0,
-      candidates: 0,
-      z: null,
-      numTensors: r.numTensors ?? -1,
-    }));
+    return this.run(params, shards.map((s) => ({ type: 'step', id, ...s })), shards.map((s) => s.n), (i) => [shards[i].x.buffer as ArrayBuffer]);
+  }
+
+  /** One generator step with weights `params`: row shard i of the input goes to replica i. */
+  stepGenerator(params: VarMap, shards: { input: SeqInput; targets: Int32Array }[]): Promise<ShardResult[]> {
+    const id = this.nextId++;
+    return this.run(params, shards.map((s) => ({ type: 'gen-step', id, ...s })), shards.map((s) => s.input.batch), () => []);
+  }
+
+  /** The size-weighted mean of the shards' gradients, as tensors keyed like the model (the caller disposes them). */
+  meanGrads(results: ShardResult[]): GradMap {
+    const combined = combineShards(results, this.layout);
+    const out: GradMap = {};
+    for (const s of this.layout) {
+      const g = combined.get(s.key);
+      if (g) out[s.key] = tf.tensor(g, s.shape, 'float32');
+    }
+    return out;
   }
 
   async close(): Promise<void> {
@@ -316,16 +290,6 @@ export function combineShards(results: ShardResult[], layout: SlotLayout[]): Map
       for (let i = 0; i < s.size; i++) g[i] += w * src[s.offset + i];
     }
     out.set(s.key, g);
-  }
-  return out;
-}
-
-/** The combined gradients as tensors keyed like the model's variables (the caller disposes them). */
-export function gradTensors(combined: Map<string, Float32Array>, layout: SlotLayout[]): GradMap {
-  const out: GradMap = {};
-  for (const s of layout) {
-    const g = combined.get(s.key);
-    if (g) out[s.key] = tf.tensor(g, s.shape, 'float32');
   }
   return out;
 }

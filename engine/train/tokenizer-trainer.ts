@@ -15,7 +15,7 @@ import { annealKnobs, expectedFlipRate, perturbTokens, lpDecoderInput, planPertu
 import type { TrainTokenizerSpec } from '../specs/train-tokenizer';
 import { Ema } from './ema';
 import { Optimizer, computeGrads, type GradMap } from './optim';
-import { AUTO_MIN_SIZE, Replicas, combineShards, gradTensors, resolveWorkers, shardRanges } from './replicas';
+import { AUTO_MIN_SIZE, Replicas, resolveWorkers, shardRanges } from './replicas';
 import { snapshotTraining, restoreTraining } from './checkpoint';
 import { runTrainingLoop } from './loop';
 import { lrAt } from './schedules';
@@ -227,8 +227,8 @@ export async function dataParallelStep(dp: Replicas, tok: VqTokenizer, batch: Ba
     const draws = lpKnobs.alpha > 0 && delta > 1 ? lpKnobs : { ...lpKnobs, alpha: 0 };
     plan = planPerturbation(batch.n, T, draws, new Rng(lpSeed));
   }
-  dp.publish(tok.params);
   const results = await dp.step(
+    tok.params,
     ranges.map(([b0, b1]) => ({
       x: batch.x.slice(b0 * per, b1 * per),
       n: b1 - b0,
@@ -236,15 +236,15 @@ export async function dataParallelStep(dp: Replicas, tok: VqTokenizer, batch: Ba
       wantZ,
     })),
   );
-  const grads = gradTensors(combineShards(results, dp.layout), dp.layout);
+  const grads = dp.meanGrads(results);
   const B = batch.n;
   const mean = (f: (r: (typeof results)[number]) => number): number => results.reduce((a, r) => a + (r.n / B) * f(r), 0);
   const counts = new Float32Array(c.K);
-  for (const r of results) for (let k = 0; k < c.K; k++) counts[k] += r.counts[k];
-  const changed = results.reduce((a, r) => a + r.changed, 0);
+  for (const r of results) for (let k = 0; k < c.K; k++) counts[k] += r.reply.counts?.[k] ?? 0;
+  const changed = results.reduce((a, r) => a + (r.reply.changed ?? 0), 0);
   let z: Float32Array | null = null;
   if (wantZ) {
-    const parts = results.map((r) => r.z ?? new Float32Array(0));
+    const parts = results.map((r) => r.reply.z ?? new Float32Array(0));
     z = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
     let o = 0;
     for (const p of parts) {
@@ -255,9 +255,9 @@ export async function dataParallelStep(dp: Replicas, tok: VqTokenizer, batch: Ba
   return {
     grads,
     loss: mean((r) => r.loss),
-    recon: mean((r) => r.recon),
-    codebook: mean((r) => r.codebook),
-    commit: mean((r) => r.commit),
+    recon: mean((r) => r.reply.recon ?? NaN),
+    codebook: mean((r) => r.reply.codebook ?? NaN),
+    commit: mean((r) => r.reply.commit ?? NaN),
     counts,
     flip: plan && plan.nSel > 0 ? changed / (plan.nSel * T) : 0,
     z,

@@ -53,6 +53,8 @@ describe('shards and plans', () => {
     expect(resolveWorkers(0, 32, 'tensorflow', true, { TOKLAB_THREADS: '4' })).toBe(1);
     expect(resolveWorkers(4, 2, 'wasm', false, {})).toBe(2);
     expect(() => resolveWorkers(0, 32, 'wasm', true, { TOKLAB_WORKERS: 'many' })).toThrow(/TOKLAB_WORKERS is "many"/);
+    expect(() => resolveWorkers(0, 32, 'wasm', true, { TOKLAB_THREADS: '0' })).toThrow(/TOKLAB_THREADS is "0"/);
+    expect(resolveWorkers(0, 1, 'wasm', true, { TOKLAB_THREADS: '2' })).toBe(1);
   });
 
   it('a plan drawn for the whole batch and applied per shard gives the whole-batch draw', () => {
@@ -79,7 +81,7 @@ describe('shards and plans', () => {
 
   it('combines shard gradients as the size-weighted mean', () => {
     const layout = [{ key: 'w', offset: 0, size: 2, shape: [2] }, { key: 'b', offset: 2, size: 1, shape: [1] }];
-    const shard = (n: number, g: number[], present: string[]): ShardResult => ({ n, present: new Set(present), grads: Float32Array.from(g), loss: 0, recon: 0, codebook: 0, commit: 0, counts: new Float32Array(0), changed: 0, candidates: 0, z: null, numTensors: 0 });
+    const shard = (n: number, g: number[], present: string[]): ShardResult => ({ n, present: new Set(present), grads: Float32Array.from(g), loss: 0, numTensors: 0, reply: { type: 'step' } });
     const out = combineShards([shard(3, [1, 2, 3], ['w', 'b']), shard(1, [5, 6, 0], ['w'])], layout);
     expect(Array.from(out.get('w')!)).toEqual([(3 * 1 + 5) / 4, (3 * 2 + 6) / 4]);
     expect(Array.from(out.get('b')!)).toEqual([(3 * 3) / 4]); // absent on shard 2: its weight still counts as zero gradient
@@ -113,6 +115,9 @@ describe('data-parallel training', () => {
       expect(tf.memory().numTensors).toBe(before);
       expect(res.steps).toBe(6);
       expect(res.workers).toBe(workers);
+      // how each score was computed says how many workers trained the model
+      expect(rec.scores.length).toBeGreaterThan(0);
+      for (const sc of rec.scores) expect(sc.provenance.workers).toBe(workers);
       if (workers > 1) expect(logs.some((l) => l.startsWith(`data-parallel: ${workers} workers`))).toBe(true);
       const ck = loadCheckpoint(latestCheckpoint(runDir)!);
       const weights: Record<string, Float32Array> = {};
@@ -159,13 +164,15 @@ describe('data-parallel training', () => {
       const rng = new Rng(5);
       const seen: number[] = [];
       for (let s = 0; s < 4; s++) {
-        reps.publish(tok.params);
         const plan = planPerturbation(4, tok.h * tok.h, lp, rng);
         const out = await reps.step(
+          tok.params,
           [[0, 2], [2, 4]].map(([b0, b1]) => ({ x: Float32Array.from({ length: 2 * 8 * 8 * 3 }, () => rng.uniform() * 2 - 1), n: b1 - b0, lp: { knobs: lp, plan: slicePlan(plan, b0, b1) }, wantZ: s === 3 })),
         );
         expect(out[0].present.size).toBeGreaterThan(0);
         expect(Number.isFinite(out[0].loss)).toBe(true);
+        expect(out[1].reply.counts?.length).toBe(cfg.K);
+        expect(out[1].reply.z ? out[1].reply.z.length : 0).toBe(s === 3 ? 2 * tok.h * tok.h * cfg.D : 0);
         seen.push(out[0].numTensors, out[1].numTensors);
       }
       expect(new Set(seen.slice(2)).size).toBe(1);
