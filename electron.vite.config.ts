@@ -9,12 +9,13 @@ export default defineConfig({
     build: {
       outDir: 'out/main',
       rollupOptions: {
-        // replica-worker: the data-parallel training worker (engine/worker-entry.ts finds it beside the
-        // engine's chunks)
+        // replica-worker: the data-parallel training worker; eval-worker: the evaluation worker
+        // (engine/worker-entry.ts finds both beside the engine's chunks)
         input: {
           index: resolve('main/index.ts'),
           engine: resolve('engine/host.ts'),
           'replica-worker': resolve('engine/train/replica-worker.ts'),
+          'eval-worker': resolve('engine/eval/eval-worker.ts'),
         },
       },
     },

@@ -12,7 +12,9 @@ import { loadGenerator } from '../models/generator-store';
 import { loadTokenizer, readTokenizerRunConfig, type VqTokenizer } from '../models/vq-tokenizer';
 import { readManifest } from '../data/packed';
 import { writeImageGrid } from '../data/png';
-import { sampleRng, sampleTokens, type CfgOptions } from '../sample';
+import { resolveWorkers } from '../workers';
+import { EvalPool, forEachOrdered } from '../eval/pool';
+import { generatorBatch, tokenizerDecoder, type GeneratorBatchOut, type SamplingOptions, type TokenDecoder } from '../eval/generator-batch';
 import { featureStatsAsync, fidFromStatsAsync, type FeatureStats } from '../metrics/fid';
 import { kid } from '../metrics/kid';
 import { inceptionScore } from '../metrics/inception-score';
@@ -45,42 +47,17 @@ export interface GenRealStats {
 
 export type FeatureLoader = (datasetDir: string) => Promise<{ net: GenFeatureNet; real: GenRealStats }>;
 
-/** Token grids [n·h·w] → images [n,H,W,C] clipped to [-1, 1]. */
-export type TokenDecoder = (tokens: Int32Array, n: number) => Promise<Float32Array>;
-
 /** At most this many real training features enter KID and precision/recall (FID uses all of them). */
 export const REAL_CAP = 5000;
 /** KID: subsets of min(1000, ⌊N/2⌋) rows per side (engine/metrics/kid.ts default), so the spread is real. */
 const KID_SUBSETS = 100;
 
-/** A CFG schedule after 'auto' was resolved from the generator's architecture. */
-export type ResolvedSchedule = { schedule: 'constant' | 'cosine-power'; power: number };
 /** Preview grid: at most this many samples per setting. */
 const PREVIEW_MAX = 80;
 
 /** Class of sample i: i mod C, so every prefix (and every IS split) stays close to balanced. */
 export function balancedLabels(numClasses: number, nPerClass: number): Int32Array {
   return Int32Array.from({ length: numClasses * nPerClass }, (_, i) => i % numClasses);
-}
-
-/** Sampler guidance of a scale: 0 = without CFG (conditional logits alone), else CFG at g. */
-export function settingCfg(scale: number, spec: ResolvedSchedule): CfgOptions | null {
-  return scale === 0 ? null : { scale, schedule: spec.schedule, power: spec.power };
-}
-
-/** Samples [from, to) of the class-balanced set at one guidance scale; sample i always uses sampleRng(seed, i). */
-export async function sampleSetting(
-  gen: Generator,
-  labels: Int32Array,
-  from: number,
-  to: number,
-  scale: number,
-  spec: ResolvedSchedule & Pick<EvalGeneratorSpec, 'temperature' | 'topK' | 'topP' | 'seed'>,
-  signal?: AbortSignal,
-): Promise<Int32Array> {
-  const rngs: Rng[] = [];
-  for (let i = from; i < to; i++) rngs.push(sampleRng(spec.seed, i));
-  return sampleTokens({ gen, labels: labels.slice(from, to), rngs, cfg: settingCfg(scale, spec), temperature: spec.temperature, topK: spec.topK, topP: spec.topP, signal });
 }
 
 /** m rows of x [n,d] chosen without replacement by `rng`, kept in their original order. */
@@ -131,6 +108,8 @@ export interface EvalInputs {
   /** Provenance names (relative to the lab home). */
   runs: { generatorRun: string; tokenizerRun: string; decoderRun: string };
   generatorStep: number;
+  /** Where evaluation workers load the same generator, decoder and feature net (absolute paths); absent = one thread only. */
+  source?: { generatorRunDir: string; decoderRunDir: string; datasetDir: string };
 }
 
 /** Samples, embeds and scores every setting; emits scores, curve metrics and preview grids. */
@@ -138,7 +117,6 @@ export async function evaluateGenerator(inp: EvalInputs, spec: EvalGeneratorSpec
   const { gen, net, real } = inp;
   // 'auto': RAR samples with the cosine-power ramp, the raster GPT with constant guidance (METHOD §4)
   const schedule = resolveCfgSchedule(spec.schedule, gen.cfg.arch);
-  const run = { ...spec, schedule };
   const extractorAccuracy = net.meta ? net.meta.testAccuracy : null;
   const C = gen.cfg.numClasses;
   const N = C * spec.nPerClass;
@@ -159,71 +137,107 @@ export async function evaluateGenerator(inp: EvalInputs, spec: EvalGeneratorSpec
   const out = { fid: [] as number[], is: [] as number[], kid: [] as number[], precision: [] as number[], recall: [] as number[], sampleAcc: [] as number[] };
   const total = N * spec.cfgScales.length;
   let done = 0;
-  for (const scale of spec.cfgScales) {
-    const feats = new Float32Array(N * d);
-    let probs: Float32Array | null = null;
-    let nProb = 0;
-    let hits = 0;
-    const preview = new Float32Array(previewN * per);
-    for (let s = 0; s < N; s += spec.batchSize) {
-      throwIfCancelled(ctx.signal);
-      const e = Math.min(N, s + spec.batchSize);
-      const tokens = await sampleSetting(gen, labels, s, e, scale, run, ctx.signal);
-      const images = await inp.decode(tokens, e - s);
-      if (s < previewN) preview.set(images.subarray(0, (Math.min(e, previewN) - s) * per), s * per);
-      const emb = await net.embed(images, e - s);
-      if (emb.feats.length !== (e - s) * d) throw new Error(`feature net returned ${emb.feats.length} values for ${e - s} images of ${d} features`);
-      if (!probs) {
-        nProb = emb.probs.length / (e - s);
-        probs = new Float32Array(N * nProb);
-      }
-      feats.set(emb.feats, s * d);
-      probs.set(emb.probs, s * nProb);
-      hits += top1Hits(emb.probs, labels.subarray(s, e), e - s);
-      done += e - s;
-      ctx.progress(done, total, `cfg ${scale === 0 ? 'off' : scale}: ${e}/${N}`);
+  const sampling: SamplingOptions = { schedule, power: spec.power, temperature: spec.temperature, topK: spec.topK, topP: spec.topP, seed: spec.seed };
+  const batchesPer = Math.ceil(N / spec.batchSize);
+  const workers = inp.source ? resolveWorkers(spec.workers, batchesPer * spec.cfgScales.length, tf.getBackend(), true) : 1;
+  if (spec.workers > 1 && !inp.source) ctx.log('warn', 'this evaluation runs on one thread: its models were not loaded from run folders the workers could read');
+  let pool: EvalPool | null = null;
+  if (workers > 1 && inp.source) {
+    ctx.log('info', `sampling on ${workers} workers`);
+    pool = await EvalPool.start(workers, { job: 'generator', ...inp.source, labels, sampling }, tf.getBackend());
+  }
+  try {
+    if (pool)
+      for (const r of pool.ready)
+        if (r.loaded?.extractorId !== net.id || r.loaded.identity !== JSON.stringify({ generatorStep: inp.generatorStep })) {
+          throw new Error(`an evaluation worker loaded feature net ${r.loaded?.extractorId} and ${r.loaded?.identity}, the job ${net.id} at generator step ${inp.generatorStep}: a model file changed during the evaluation; start it again`);
+        }
+    const env = { gen, decode: inp.decode, embed: (x: Float32Array, n: number) => net.embed(x, n), labels, sampling };
+    for (const scale of spec.cfgScales) {
+      const feats = new Float32Array(N * d);
+      // class probabilities [N, nProb], allocated when the first batch says how many classes
+      const acc = { probs: null as Float32Array | null, nProb: 0, hits: 0 };
+      const preview = new Float32Array(previewN * per);
+      const commit = (b: number, out: GeneratorBatchOut): void => {
+        const s = b * spec.batchSize;
+        const e = Math.min(N, s + spec.batchSize);
+        if (s < previewN) preview.set(out.images.subarray(0, (Math.min(e, previewN) - s) * per), s * per);
+        if (out.feats.length !== (e - s) * d) throw new Error(`feature net returned ${out.feats.length} values for ${e - s} images of ${d} features`);
+        if (!acc.probs) {
+          acc.nProb = out.probs.length / (e - s);
+          acc.probs = new Float32Array(N * acc.nProb);
+        }
+        feats.set(out.feats, s * d);
+        acc.probs.set(out.probs, s * acc.nProb);
+        acc.hits += top1Hits(out.probs, labels.subarray(s, e), e - s);
+        done += e - s;
+        ctx.progress(done, total, `cfg ${scale === 0 ? 'off' : scale}: ${e}/${N}`);
+      };
+      const p = pool;
+      if (p)
+        await forEachOrdered(
+          batchesPer,
+          p.count,
+          async (b, slot) => {
+            throwIfCancelled(ctx.signal);
+            const s = b * spec.batchSize;
+            return (await p.run(slot, { type: 'generator-batch', from: s, to: Math.min(N, s + spec.batchSize), scale })).generator as GeneratorBatchOut;
+          },
+          (b, out) => {
+            throwIfCancelled(ctx.signal);
+            commit(b, out);
+          },
+        );
+      else
+        for (let b = 0; b < batchesPer; b++) {
+          throwIfCancelled(ctx.signal);
+          const s = b * spec.batchSize;
+          commit(b, await generatorBatch(env, s, Math.min(N, s + spec.batchSize), scale, ctx.signal));
+        }
+      const sc = await scoreSetting(feats, acc.probs as Float32Array, N, d, acc.nProb, { stats: realStats, sub, nSub }, spec.seed);
+      for (const w of sc.warnings) ctx.log('warn', `gFID at cfg ${scale}: ${w}`);
+      const prov: JsonObject = {
+        extractorId: net.id,
+        extractorAccuracy,
+        n: N,
+        nPerClass: spec.nPerClass,
+        nReal: real.n,
+        nRealSubsample: nSub,
+        seed: spec.seed,
+        split: 'train',
+        cfg: { scale, schedule: scale === 0 ? 'none' : schedule, power: spec.power },
+        temperature: spec.temperature,
+        topK: spec.topK,
+        topP: spec.topP,
+        generatorRun: inp.runs.generatorRun,
+        tokenizerRun: inp.runs.tokenizerRun,
+        decoderRun: inp.runs.decoderRun,
+        arch: gen.cfg.arch,
+        generatorStep: inp.generatorStep,
+      };
+      ctx.score({ metric: 'gen/gfid', value: sc.fid, provenance: prov });
+      ctx.score({ metric: 'gen/gkid', value: sc.kid, provenance: { ...prov, kidStd: sc.kidStd, kidSubsets: KID_SUBSETS, kidSubsetSize: sc.kidSubsetSize } });
+      ctx.score({ metric: 'gen/is', value: sc.is, provenance: { ...prov, isStd: sc.isStd, isSplits: Math.min(10, N) } });
+      ctx.score({ metric: 'gen/precision', value: sc.precision, provenance: { ...prov, k: 3 } });
+      ctx.score({ metric: 'gen/recall', value: sc.recall, provenance: { ...prov, k: 3 } });
+      // share of samples the lab classifier assigns to the class they were sampled for
+      const sampleAcc = acc.hits / N;
+      ctx.score({ metric: 'gen/sample_acc', value: sampleAcc, provenance: prov });
+      const step = Math.round(scale * 100);
+      ctx.metrics([
+        { name: 'gen/fid_vs_cfg', step, value: sc.fid },
+        { name: 'gen/is_vs_cfg', step, value: sc.is },
+      ]);
+      out.fid.push(sc.fid);
+      out.is.push(sc.is);
+      out.kid.push(sc.kid);
+      out.precision.push(sc.precision);
+      out.recall.push(sc.recall);
+      out.sampleAcc.push(sampleAcc);
+      await writePreview(ctx, preview, previewN, inp.imageShape, Math.min(C, 16), scale, prov);
     }
-    const sc = await scoreSetting(feats, probs as Float32Array, N, d, nProb, { stats: realStats, sub, nSub }, spec.seed);
-    for (const w of sc.warnings) ctx.log('warn', `gFID at cfg ${scale}: ${w}`);
-    const prov: JsonObject = {
-      extractorId: net.id,
-      extractorAccuracy,
-      n: N,
-      nPerClass: spec.nPerClass,
-      nReal: real.n,
-      nRealSubsample: nSub,
-      seed: spec.seed,
-      split: 'train',
-      cfg: { scale, schedule: scale === 0 ? 'none' : schedule, power: spec.power },
-      temperature: spec.temperature,
-      topK: spec.topK,
-      topP: spec.topP,
-      generatorRun: inp.runs.generatorRun,
-      tokenizerRun: inp.runs.tokenizerRun,
-      decoderRun: inp.runs.decoderRun,
-      arch: gen.cfg.arch,
-      generatorStep: inp.generatorStep,
-    };
-    ctx.score({ metric: 'gen/gfid', value: sc.fid, provenance: prov });
-    ctx.score({ metric: 'gen/gkid', value: sc.kid, provenance: { ...prov, kidStd: sc.kidStd, kidSubsets: KID_SUBSETS, kidSubsetSize: sc.kidSubsetSize } });
-    ctx.score({ metric: 'gen/is', value: sc.is, provenance: { ...prov, isStd: sc.isStd, isSplits: Math.min(10, N) } });
-    ctx.score({ metric: 'gen/precision', value: sc.precision, provenance: { ...prov, k: 3 } });
-    ctx.score({ metric: 'gen/recall', value: sc.recall, provenance: { ...prov, k: 3 } });
-    // share of samples the lab classifier assigns to the class they were sampled for
-    const sampleAcc = hits / N;
-    ctx.score({ metric: 'gen/sample_acc', value: sampleAcc, provenance: prov });
-    const step = Math.round(scale * 100);
-    ctx.metrics([
-      { name: 'gen/fid_vs_cfg', step, value: sc.fid },
-      { name: 'gen/is_vs_cfg', step, value: sc.is },
-    ]);
-    out.fid.push(sc.fid);
-    out.is.push(sc.is);
-    out.kid.push(sc.kid);
-    out.precision.push(sc.precision);
-    out.recall.push(sc.recall);
-    out.sampleAcc.push(sampleAcc);
-    await writePreview(ctx, preview, previewN, inp.imageShape, Math.min(C, 16), scale, prov);
+  } finally {
+    await pool?.close();
   }
   return {
     extractorId: net.id,
@@ -238,6 +252,7 @@ export async function evaluateGenerator(inp: EvalInputs, spec: EvalGeneratorSpec
     nReal: real.n,
     curveStep: 'round(100 × scale)',
     generatorStep: inp.generatorStep,
+    workers,
     ...inp.runs,
   };
 }
@@ -250,19 +265,11 @@ async function writePreview(ctx: JobContext, images: Float32Array, n: number, sh
   ctx.artifact('gen-samples', path.relative(ctx.home, file), { ...prov, count: n, cols: 'classes (sample i has class i mod C)' });
 }
 
-/** Decoder of a tokenizer: [n·h·w] tokens → clipped images [n,H,W,C]. */
-export function tokenizerDecoder(tok: VqTokenizer): TokenDecoder {
-  return async (tokens, n) => {
-    const h = tok.h;
-    const x = tf.tidy(() => tf.clipByValue(tok.decodeIndices(tf.tensor3d(tokens, [n, h, h], 'int32')), -1, 1)); // [n,h,w] → [n,H,W,C]
-    const data = (await x.data()) as Float32Array;
-    x.dispose();
-    return data;
-  };
-}
-
-/** The job with a given feature-net loader (tests pass a stub; the engine uses the lab feature net). */
-export function makeEvalGenerator(loadFeatures: FeatureLoader): Job<JsonObject, JsonObject> {
+/**
+ * The job with a given feature-net loader (tests pass a stub; the engine uses the lab feature net).
+ * `workers`: the loader is the lab feature net's, which evaluation workers can load themselves.
+ */
+export function makeEvalGenerator(loadFeatures: FeatureLoader, opts: { workers?: boolean } = {}): Job<JsonObject, JsonObject> {
   return async (rawSpec, ctx) => {
     const spec = validateEvalGeneratorSpec(rawSpec);
     const genDir = path.resolve(ctx.home, spec.generatorRunDir);
@@ -304,7 +311,16 @@ export function makeEvalGenerator(loadFeatures: FeatureLoader): Job<JsonObject, 
       }
       const S = tok.config.imageSize;
       return await evaluateGenerator(
-        { gen, decode: tokenizerDecoder(tok), imageShape: [S, S, tok.config.channels], net, real: loaded.real, runs: { generatorRun: spec.generatorRunDir, tokenizerRun, decoderRun }, generatorStep: step },
+        {
+          gen,
+          decode: tokenizerDecoder(tok),
+          imageShape: [S, S, tok.config.channels],
+          net,
+          real: loaded.real,
+          runs: { generatorRun: spec.generatorRunDir, tokenizerRun, decoderRun },
+          generatorStep: step,
+          source: opts.workers ? { generatorRunDir: genDir, decoderRunDir: decDir, datasetDir: dsDir } : undefined,
+        },
         spec,
         ctx,
       );
@@ -335,4 +351,4 @@ const labFeatures: FeatureLoader = async (datasetDir) => {
   }
 };
 
-export const evalGenerator = makeEvalGenerator(labFeatures);
+export const evalGenerator = makeEvalGenerator(labFeatures, { workers: true });

@@ -10,7 +10,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { tf } from '../tf';
-import { Rng, deriveSeed } from '../rng';
 import type { JsonObject } from '../protocol';
 import { throwIfCancelled, type Job, type JobContext } from './types';
 import { openPackedDataset, u8ToUnit, type PackedSplit } from '../data/packed';
@@ -19,24 +18,18 @@ import { featureStatsAsync, fidFromStatsAsync, type FeatureStats } from '../metr
 import { kid, kidSubsetSize } from '../metrics/kid';
 import { codebookStatsFromCounts } from '../metrics/codebook';
 import { encodeNpy, parseNpy } from '../metrics/npy';
-import { psnr, ssim } from '../metrics/psnr-ssim';
-import { lookup, nearestCodes } from '../models/quantizer';
 import { loadTokenizerModel, tokenizerRunKind, type TokenizerModel } from '../models/tokenizer-model';
 import { readTokenizerRunConfig } from '../models/vq-tokenizer';
 import { labExtractor, loadOnnxExtractor, type Extractor } from '../models/extractor';
-import { expectedFlipRate, perturbTokens, resolveDelta, type LpKnobs } from '../perturb';
+import { expectedFlipRate, resolveDelta, type LpKnobs } from '../perturb';
+import { resolveWorkers } from '../workers';
+import { EvalPool, forEachOrdered, type EvalWorkerSetup, type ExtractorSource } from '../eval/pool';
+import { evalTokenizerBatch, type LiveCell, type TokenizerBatchOut } from '../eval/tokenizer-batch';
+
+export { toImageGrid } from '../eval/tokenizer-batch';
 import { extractorAccuracyProblem, gridDeltaProblem, validateEvalTokenizerSpec, type EvalTokenizerSpec } from '../specs/eval-tokenizer';
 
 const BATCH = 64;
-
-/** Clip to [-1,1] and snap to the 8-bit grid the real images live on (u8 / 127.5 − 1), in place. */
-export function toImageGrid(x: Float32Array): Float32Array {
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i] < -1 ? -1 : x[i] > 1 ? 1 : x[i];
-    x[i] = Math.round((v + 1) * 127.5) / 127.5 - 1;
-  }
-  return x;
-}
 
 /** Top-1 agreement of the lab classifier's softmax [n, c] with the labels [n]; ties go to the lower class. */
 export function top1Hits(probs: Float32Array, labels: Int32Array, n: number): number {
@@ -74,6 +67,8 @@ export interface EvalInputs {
   dataset: string;
   /** Where real features computed in the pass are cached for the next evaluation; null = nowhere. */
   realCacheDir: string | null;
+  /** Where evaluation workers load the same model and extractor (absolute paths); absent = one thread only. */
+  source?: { tokenizerRunDir: string; ema: boolean; extractor: ExtractorSource };
 }
 
 interface FidKid {
@@ -252,52 +247,71 @@ export async function evaluateTokenizer(inp: EvalInputs, spec: EvalTokenizerSpec
   const hitsOf = (probs: Float32Array | null, from: number, bn: number): number => (probs && ex.datasetClasses ? top1Hits(probs, labels.subarray(from, from + bn), bn) : 0);
   // progress in images (the rate reads as images/s); each image goes through every stream
   const report = (done: number): void => ctx.progress(done, n, `${done} of ${n} images, each through ${streams.length - (needReal ? 1 : 0)} reconstructions (rFID + ${live.length} pFID cells)`);
-  const codes = model.codes();
-  try {
-    report(state.done);
-    for (let from = state.done; from < n; from += BATCH) {
-      throwIfCancelled(ctx.signal);
-      const bn = Math.min(BATCH, n - from);
-      const batchIndex = from / BATCH;
-      const idx = Int32Array.from({ length: bn }, (_, k) => from + k);
-      const x = u8ToUnit(val.read(idx).x);
-      if (needReal) files.append('real', (await ex.embed(x, bn, S, C)).feats);
-      const z = await model.encode(x, bn);
-      const zt = tf.tensor4d(z, [bn, h, w, D]);
-      try {
-        const [clean, e] = tf.tidy(() => {
-          const q = nearestCodes(zt, codes, model.quant);
-          return [q.values, lookup(codes, q.indices).dataSync() as Float32Array];
-        });
-        for (let t = 0; t < clean.length; t++) state.counts[clean[t]]++;
-        const rec = toImageGrid(await model.decode(e, bn));
-        const emb = await ex.embed(rec, bn, S, C);
-        files.append('clean', emb.feats);
-        state.hits.clean += hitsOf(emb.probs, from, bn);
-        const shape = { n: bn, h: S, w: S, c: C };
-        state.psnrSum += psnr(x, rec, shape).mean * bn;
-        if (S >= 11) state.ssimSum += ssim(x, rec, shape).mean * bn;
-        for (const cell of live) {
-          throwIfCancelled(ctx.signal);
-          const rng = new Rng(deriveSeed(spec.seed, `${cell.seedKey}/batch=${batchIndex}`));
-          const draw = perturbTokens(zt, codes, clean, cell.knobs, rng, model.quant);
-          state.changed[cell.stream] += draw.changed;
-          const ep = tf.tidy(() => lookup(codes, tf.tensor3d(draw.indices, [bn, h, w], 'int32')).dataSync() as Float32Array);
-          const img = toImageGrid(await model.decode(ep, bn));
-          const pe = await ex.embed(img, bn, S, C);
-          files.append(cell.stream, pe.feats);
-          state.hits[cell.stream] += hitsOf(pe.probs, from, bn);
-        }
-      } finally {
-        zt.dispose();
-      }
-      // after every batch: the features are on disk before the state that counts them
-      state.done = from + bn;
-      writeState(stateFile, state);
-      report(state.done);
+  const batches = Math.ceil((n - state.done) / BATCH);
+  const first = state.done / BATCH;
+  const workers = inp.source ? resolveWorkers(spec.workers, batches, tf.getBackend(), true) : 1;
+  if (spec.workers > 1 && !inp.source) ctx.log('warn', `this evaluation runs on one thread: its models were not loaded from run folders the workers could read`);
+  const liveCells: LiveCell[] = live.map((c) => ({ stream: c.stream, seedKey: c.seedKey, knobs: c.knobs }));
+  const setup: EvalWorkerSetup | null = inp.source ? { job: 'tokenizer', ...inp.source, cells: liveCells, seed: spec.seed, needReal } : null;
+  const images = (b: number): { x: Float32Array; bn: number } => {
+    const from = b * BATCH;
+    const bn = Math.min(BATCH, n - from);
+    return { x: u8ToUnit(val.read(Int32Array.from({ length: bn }, (_, k) => from + k)).x), bn };
+  };
+  // after every batch: the features are on disk before the state that counts them
+  const commit = (b: number, out: TokenizerBatchOut): void => {
+    const from = b * BATCH;
+    const bn = Math.min(BATCH, n - from);
+    for (const t of out.clean) state.counts[t]++;
+    for (const s of out.streams) {
+      files.append(s.stream, s.feats);
+      if (s.stream !== 'real') state.hits[s.stream] += hitsOf(s.probs, from, bn);
+      if (s.stream in state.changed) state.changed[s.stream] += s.changed;
     }
-  } finally {
-    codes.dispose();
+    state.psnrSum += out.psnrSum;
+    state.ssimSum += out.ssimSum;
+    state.done = from + bn;
+    writeState(stateFile, state);
+    report(state.done);
+  };
+  report(state.done);
+  if (workers > 1 && setup) {
+    ctx.log('info', `evaluating on ${workers} workers`);
+    const pool = await EvalPool.start(workers, setup, tf.getBackend());
+    try {
+      for (const r of pool.ready) {
+        if (r.loaded?.extractorId !== ex.id || r.loaded.identity !== JSON.stringify(model.identity)) {
+          throw new Error(`an evaluation worker loaded extractor ${r.loaded?.extractorId} / ${r.loaded?.identity}, the job ${ex.id} / ${JSON.stringify(model.identity)}: a model file changed during the evaluation; start it again`);
+        }
+      }
+      await forEachOrdered(
+        batches,
+        workers,
+        async (i, slot) => {
+          throwIfCancelled(ctx.signal);
+          const { x, bn } = images(first + i);
+          return (await pool.run(slot, { type: 'tokenizer-batch', x, bn, batchIndex: first + i })).tokenizer as TokenizerBatchOut;
+        },
+        (i, out) => {
+          throwIfCancelled(ctx.signal);
+          commit(first + i, out);
+        },
+      );
+    } finally {
+      await pool.close();
+    }
+  } else {
+    const codes = model.codes();
+    try {
+      const env = { model, extractor: ex, codes, cells: liveCells, seed: spec.seed, needReal };
+      for (let b = first; b < first + batches; b++) {
+        throwIfCancelled(ctx.signal);
+        const { x, bn } = images(b);
+        commit(b, await evalTokenizerBatch(env, x, bn, b, ctx.signal));
+      }
+    } finally {
+      codes.dispose();
+    }
   }
 
   // scores, one stream at a time (memory: one [n,d] block besides the real features)
@@ -386,6 +400,7 @@ export async function evaluateTokenizer(inp: EvalInputs, spec: EvalTokenizerSpec
     ssim: S >= 11 ? state.ssimSum / n : null,
     usage: cb.usage,
     perplexity: cb.perplexity,
+    workers,
   };
 }
 
@@ -433,7 +448,9 @@ export const evalTokenizer: Job<JsonObject, JsonObject> = async (rawSpec, ctx) =
     if (H !== model.imageSize || Cd !== model.channels) {
       throw new Error(`the tokenizer takes ${model.imageSize}×${model.imageSize}×${model.channels} images, but dataset ${dataset} holds ${H}×${H}×${Cd}; pick a dataset at the tokenizer's image size and channels (import an ImageFolder at ${model.imageSize} px)`);
     }
-    return await evaluateTokenizer({ model, extractor: ex, real, val, tokenizerRun: spec.tokenizerRunDir, dataset, realCacheDir: cacheDir }, spec, ctx);
+    const extractor: ExtractorSource = spec.extractorRunDir ? { kind: 'onnx', runDir: path.resolve(ctx.home, spec.extractorRunDir) } : { kind: 'lab', datasetDir };
+    const source = { tokenizerRunDir: runDir, ema: spec.ema, extractor };
+    return await evaluateTokenizer({ model, extractor: ex, real, val, tokenizerRun: spec.tokenizerRunDir, dataset, realCacheDir: cacheDir, source }, spec, ctx);
   } finally {
     await model?.dispose();
     await ex?.dispose();

@@ -42,6 +42,8 @@ export interface EvalGeneratorSpec {
   batchSize: number;
   /** Refuse to score when the feature network's test accuracy is below this (default 0.9; the host passes 0 for user ImageFolders). */
   minExtractorAccuracy: number;
+  /** Evaluation workers that sample whole batches; 0 = auto (the engine's cores on wasm). */
+  workers: number;
 }
 
 export function validateEvalGeneratorSpec(input: unknown): EvalGeneratorSpec {
@@ -66,5 +68,6 @@ export function validateEvalGeneratorSpec(input: unknown): EvalGeneratorSpec {
     seed: num(o, 'seed', 0, 0, 2 ** 32 - 1, true),
     batchSize: num(o, 'batchSize', 64, 1, 4096, true),
     minExtractorAccuracy: num(o, 'minExtractorAccuracy', DEFAULT_MIN_EXTRACTOR_ACCURACY, 0, 1),
+    workers: num(o, 'workers', 0, 0, 64, true),
   };
 }

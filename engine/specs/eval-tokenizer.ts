@@ -58,6 +58,8 @@ export interface EvalTokenizerSpec {
    * passes 0 for user ImageFolders, whose classifiers it cannot vouch for).
    */
   minExtractorAccuracy: number;
+  /** Evaluation workers (worker threads, one backend each) that take whole batches; 0 = auto (the engine's cores on wasm). */
+  workers: number;
 }
 
 export function validateEvalTokenizerSpec(input: unknown): EvalTokenizerSpec {
@@ -91,5 +93,6 @@ export function validateEvalTokenizerSpec(input: unknown): EvalTokenizerSpec {
     kidSubsets: num(o, 'kidSubsets', 10, 1, 10_000, true),
     kidSubsetSize: num(o, 'kidSubsetSize', 0, 0, 100_000, true),
     minExtractorAccuracy: num(o, 'minExtractorAccuracy', DEFAULT_MIN_EXTRACTOR_ACCURACY, 0, 1),
+    workers: num(o, 'workers', 0, 0, 64, true),
   };
 }

@@ -7,6 +7,7 @@ import { initBackend } from '../backend';
 import { tf } from '../tf';
 import { createTokenizer, type VqTokenizer } from '../models/vq-tokenizer';
 import { Generator } from '../models/transformer';
+import { INIT_ID } from '../workers';
 import { computeGrads, type GradMap, type VarMap } from './optim';
 import type { ReplicaGenStep, ReplicaInit, ReplicaReply, ReplicaStep, SlotLayout } from './replicas';
 
@@ -109,7 +110,7 @@ function step(m: ReplicaStep): void {
 }
 
 port.on('message', (m: ReplicaInit | ReplicaStep | ReplicaGenStep) => {
-  const id = m.type === 'init' ? -1 : m.id;
+  const id = m.type === 'init' ? INIT_ID : m.id;
   Promise.resolve()
     .then(() => (m.type === 'init' ? init(m) : m.type === 'gen-step' ? genStep(m) : step(m)))
     .catch((e: unknown) => reply({ type: 'error', id, message: e instanceof Error ? e.message : String(e) }));

@@ -13,7 +13,7 @@
 // (drawn once for the global batch: class dropout, RAR orders); its loss is a per-token mean.
 import { Worker } from 'node:worker_threads';
 import { workerEntry } from '../worker-entry';
-import { wantedThreads } from '../wasm-threads';
+import { INIT_ID, WorkerChannel, type WorkerReply } from '../workers';
 import type { TokenizerConfig } from '../models/vq-tokenizer';
 import type { GeneratorConfig, SeqInput } from '../models/transformer';
 import type { LpKnobs, LpPlan } from '../perturb';
@@ -57,11 +57,9 @@ export interface ReplicaGenStep {
   targets: Int32Array;
 }
 
-export interface ReplicaReply {
+export interface ReplicaReply extends WorkerReply {
   type: 'ready' | 'step' | 'error';
-  id?: number;
   device?: string;
-  message?: string;
   /** Keys whose gradient the replica wrote (a variable off the loss's path has none). */
   present?: string[];
   loss?: number;
@@ -86,27 +84,6 @@ export interface ShardResult {
   numTensors: number;
   /** The reply as sent, for the tokenizer's extra terms (recon, codebook, commit, counts, changed, z). */
   reply: ReplicaReply;
-}
-
-/**
- * Workers for a training job: the spec's count when it gives one (1–64), else TOKLAB_WORKERS, else
- * this engine's share of the cores (TOKLAB_THREADS, which the host sets per engine) when the model is
- * large enough for replicas to pay off (`paysOff`) on the wasm backend, and 1 otherwise. Never more
- * than the batch has rows.
- */
-export function resolveWorkers(requested: number, batchSize: number, backend: string, paysOff: boolean, env: NodeJS.ProcessEnv = process.env): number {
-  let n = requested;
-  if (!(n > 0)) {
-    // libtensorflow (tfjs-node, -gpu) threads its own kernels: replicas only pay off on wasm
-    if (backend !== 'wasm') return 1;
-    // `paysOff` false: steps that are mostly per-op overhead (tokenizers below 32 px, generators
-    // below d 256), which halving the batch does not halve; bench/workers.ts measured 0.9-1.2x there
-    const v = (env.TOKLAB_WORKERS ?? '').trim();
-    if (!v) return paysOff ? Math.min(wantedThreads(env), batchSize) : 1;
-    n = Number(v);
-    if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`TOKLAB_WORKERS is "${v}": give a whole number from 1 to 64, or unset it to use this engine's cores (TOKLAB_THREADS).`);
-  }
-  return Math.max(1, Math.min(n, batchSize));
 }
 
 /** Smallest image side at which auto workers split tokenizer batches. */
@@ -137,50 +114,13 @@ export function shardRanges(B: number, parts: number): [number, number][] {
   return out;
 }
 
-interface Pending {
-  resolve(r: ReplicaReply): void;
-  reject(e: Error): void;
-}
-
-class Replica {
-  private pending = new Map<number, Pending>();
-  private failed: Error | null = null;
+/** One replica: its worker's channel and its gradient buffer. */
+class Replica extends WorkerChannel<ReplicaInit | ReplicaStep | ReplicaGenStep, ReplicaReply> {
   readonly gradView: Float32Array;
 
-  constructor(
-    readonly index: number,
-    private readonly worker: Worker,
-    gradBuf: SharedArrayBuffer,
-  ) {
+  constructor(index: number, worker: Worker, gradBuf: SharedArrayBuffer) {
+    super(worker, `data-parallel worker ${index + 1}`);
     this.gradView = new Float32Array(gradBuf);
-    worker.on('message', (m: ReplicaReply) => {
-      const key = m.type === 'ready' ? -1 : (m.id ?? -1);
-      const p = this.pending.get(key);
-      if (!p) return;
-      this.pending.delete(key);
-      if (m.type === 'error') p.reject(new Error(`data-parallel worker ${index + 1}: ${m.message}`));
-      else p.resolve(m);
-    });
-    const fail = (e: Error): void => {
-      this.failed = e;
-      for (const p of this.pending.values()) p.reject(e);
-      this.pending.clear();
-    };
-    worker.on('error', (e) => fail(new Error(`data-parallel worker ${index + 1} crashed: ${e.message}`)));
-    worker.on('exit', (code) => fail(new Error(`data-parallel worker ${index + 1} exited (code ${code})`)));
-  }
-
-  request(id: number, msg: ReplicaInit | ReplicaStep | ReplicaGenStep, transfer: ArrayBuffer[] = []): Promise<ReplicaReply> {
-    if (this.failed) return Promise.reject(this.failed);
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage(msg, transfer);
-    });
-  }
-
-  terminate(): Promise<number> {
-    this.worker.removeAllListeners('exit');
-    return this.worker.terminate();
   }
 }
 
@@ -219,7 +159,7 @@ export class Replicas {
         replicas.push(new Replica(i, worker, gradBuf));
       }
       const ready = await Promise.all(
-        replicas.map((r) => r.request(-1, { type: 'init', model, seed, layout, weights: weightsBuf, grads: bufferOf(r.gradView) })),
+        replicas.map((r) => r.request(INIT_ID, { type: 'init', model, seed, layout, weights: weightsBuf, grads: bufferOf(r.gradView) })),
       );
       return new Replicas(replicas, layout, new Float32Array(weightsBuf), ready[0].device ?? 'unknown');
     } catch (e) {

@@ -56,6 +56,20 @@ describe('eval-generator with the lab feature net', () => {
     expect(b.fid).not.toEqual(a.fid);
   });
 
+  it('samples on 2 evaluation workers to the numbers and preview of one thread', async () => {
+    const spec = { generatorRunDir: h.genRel, cfgScales: [0, 2], nPerClass: 5, seed: 4, batchSize: 4, minExtractorAccuracy: 0 };
+    const one = recorder(h.home, 'runs/40');
+    const a = await evalGenerator({ ...spec, workers: 1 }, one.ctx);
+    const two = recorder(h.home, 'runs/41');
+    const before = tf.memory().numTensors;
+    const b = await evalGenerator({ ...spec, workers: 2 }, two.ctx);
+    expect(tf.memory().numTensors).toBe(before);
+    expect([a.workers, b.workers]).toEqual([1, 2]);
+    for (const k of ['fid', 'is', 'kid', 'precision', 'recall', 'sampleAcc']) expect(b[k], k).toEqual(a[k]);
+    expect(two.scores.map((s) => [s.metric, s.value])).toEqual(one.scores.map((s) => [s.metric, s.value]));
+    for (const f of ['gen-no-cfg.png', 'gen-cfg-2.png']) expect(fs.readFileSync(path.join(h.home, 'runs/41/samples', f))).toEqual(fs.readFileSync(path.join(h.home, 'runs/40/samples', f)));
+  });
+
   it('refuses to score, or to post-train, with a feature net below the accuracy floor (default 0.9)', async () => {
     const msg = /the feature network of datasets\/d has test accuracy 0\.50, below the floor 0\.90: FID in its feature space is not trustworthy\. Retrain it .* or lower minExtractorAccuracy/;
     const r = recorder(h.home, 'runs/34');

@@ -92,6 +92,7 @@ describe('eval-tokenizer spec', () => {
       kidSubsets: 10,
       kidSubsetSize: 0,
       minExtractorAccuracy: 0.9,
+      workers: 0,
     });
     // δ = 1 code perturbs nothing: refused by name with the fix
     expect(() => validateEvalTokenizerSpec({ tokenizerRunDir: 'r', deltaMode: 'abs', deltas: [4, 1] })).toThrow(/deltas\[1\]: is 1 code.*perturbs nothing\. Use δ ≥ 2 codes/);
@@ -225,6 +226,28 @@ describe('eval-tokenizer job', () => {
     expect(res.rfid).toBe(grid.rfid);
     const other = await evalTokenizer({ ...gridSpec, alphas: [1], deltas: [32], seed: 6 }, ctxFor('eval-seed').ctx);
     expect((other.pfid as number[][])[0][0]).not.toBe((grid.pfid as number[][])[2][1]);
+  });
+
+  it('on 2 evaluation workers gives the numbers of one thread, also when it resumes a one-thread state', async () => {
+    expect(grid.workers).toBe(1);
+    const same = (r: JsonObject): void => {
+      for (const k of ['rfid', 'rkid', 'pfid', 'pkid', 'flipRates', 'paccs', 'reconAcc', 'psnr', 'ssim', 'usage', 'perplexity', 'pfidMean']) expect(r[k], k).toEqual(grid[k]);
+    };
+    const two = ctxFor('eval-2w');
+    const before = tf.memory().numTensors;
+    const r = await evalTokenizer({ ...gridSpec, workers: 2 }, two.ctx);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(r.workers).toBe(2);
+    same(r);
+    expect(two.rec.logs.some((l) => /evaluating on 2 workers/.test(l.message))).toBe(true);
+    expect(two.rec.progress[two.rec.progress.length - 1]).toEqual([200, 200]);
+    // stopped after its first batch on one thread, finished on two workers from the saved state
+    const part = ctxFor('eval-resume', 64);
+    await expect(evalTokenizer({ ...gridSpec, workers: 1 }, part.ctx)).rejects.toBeInstanceOf(JobCancelled);
+    const rest = { ...part.ctx, signal: new AbortController().signal, log: (level: string, message: string) => part.rec.logs.push({ level, message }) };
+    const resumed = await evalTokenizer({ ...gridSpec, workers: 2 }, rest);
+    expect(part.rec.logs.some((l) => /resuming the evaluation at image 64 of 200/.test(l.message))).toBe(true);
+    same(resumed);
   });
 
   it('warns when N is below the feature dimension, and stops on cancel without leaking', async () => {
