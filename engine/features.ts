@@ -91,7 +91,10 @@ export function embedWith(net: FeatureNet, x: Float32Array, n: number): Embeddin
 }
 
 export function readFeatureNetMeta(datasetDir: string): FeatureNetMeta {
-  const dir = featureNetDir(datasetDir);
+  return readMetaIn(featureNetDir(datasetDir));
+}
+
+function readMetaIn(dir: string): FeatureNetMeta {
   const file = path.join(dir, 'meta.json');
   if (!fs.existsSync(file)) throw missing(dir, 'no meta.json');
   return JSON.parse(fs.readFileSync(file, 'utf8')) as FeatureNetMeta;
@@ -99,8 +102,12 @@ export function readFeatureNetMeta(datasetDir: string): FeatureNetMeta {
 
 /** The dataset's trained feature network; checks its weights against the recorded id. */
 export function loadFeatureNet(datasetDir: string): LoadedFeatureNet {
-  const dir = featureNetDir(datasetDir);
-  const meta = readFeatureNetMeta(datasetDir);
+  return loadFeatureNetIn(featureNetDir(datasetDir));
+}
+
+/** A feature network from its own folder (meta.json and weights): the dataset's, or one being written. */
+export function loadFeatureNetIn(dir: string): LoadedFeatureNet {
+  const meta = readMetaIn(dir);
   const file = latestCheckpoint(dir);
   if (!file) throw missing(dir, 'no weights');
   const weights = evalWeights(loadCheckpoint(file), false);
@@ -123,10 +130,10 @@ export function loadFeatureNet(datasetDir: string): LoadedFeatureNet {
 }
 
 /** Features of a whole split in split order, batch by batch. [n,d] */
-export function embedSplit(embed: (x: Float32Array, n: number) => Embedding, split: PackedSplit, d: number, onBatch?: (done: number) => void): Float32Array {
+export function embedSplit(embed: (x: Float32Array, n: number) => Embedding, split: PackedSplit, d: number, onBatch?: (done: number) => void, batchSize = 256): Float32Array {
   const feats = new Float32Array(split.n * d);
   let done = 0;
-  for (const b of split.batches({ batchSize: 256, seed: 0, shuffle: false })) {
+  for (const b of split.batches({ batchSize, seed: 0, shuffle: false })) {
     feats.set(embed(b.x, b.n).feats, done * d);
     done += b.n;
     onBatch?.(done);

@@ -4,7 +4,7 @@
 import { parentPort } from 'node:worker_threads';
 import { initBackend } from '../backend';
 import { tf } from '../tf';
-import { loadFeatureNet } from '../features';
+import { loadFeatureNet, loadFeatureNetIn, type LoadedFeatureNet } from '../features';
 import { loadTokenizerModel, type TokenizerModel } from '../models/tokenizer-model';
 import { labExtractor, loadOnnxExtractor, type Extractor } from '../models/extractor';
 import { loadTokenizer, type VqTokenizer } from '../models/vq-tokenizer';
@@ -19,6 +19,7 @@ const port = parentPort;
 if (!port) throw new Error('eval-worker runs as a worker thread');
 
 let tokEnv: TokenizerBatchEnv | null = null;
+let embedNet: LoadedFeatureNet | null = null;
 let genEnv: { gen: Generator; decode: TokenDecoder; embed: ImageEmbedder; labels: Int32Array; sampling: SamplingOptions } | null = null;
 
 function reply(m: EvalWorkerReply): void {
@@ -27,6 +28,11 @@ function reply(m: EvalWorkerReply): void {
 
 async function init(setup: EvalWorkerSetup): Promise<void> {
   const b = await initBackend();
+  if (setup.job === 'embed') {
+    embedNet = loadFeatureNetIn(setup.featureNetDir);
+    reply({ type: 'ready', device: b.device, loaded: { extractorId: embedNet.id, identity: '' } });
+    return;
+  }
   if (setup.job === 'tokenizer') {
     let model: TokenizerModel | null = null;
     let ex: Extractor | null = null;
@@ -62,6 +68,11 @@ async function handle(m: EvalWorkerRequest): Promise<void> {
     const out = await evalTokenizerBatch(tokEnv, m.x, m.bn, m.batchIndex);
     // copied, not transferred: an output may be a view of memory the backend keeps (batches are small)
     reply({ type: 'done', id: m.id, tokenizer: out, numTensors: tf.memory().numTensors });
+    return;
+  }
+  if (m.type === 'embed-batch') {
+    if (!embedNet) throw new Error('this worker holds no feature network');
+    reply({ type: 'done', id: m.id, embedding: embedNet.embed(m.x, m.n), numTensors: tf.memory().numTensors });
     return;
   }
   if (!genEnv) throw new Error('this worker holds no generator evaluation');

@@ -1,6 +1,7 @@
 // Evaluation on every core (docs/BENCHMARKS.md, "Evaluation workers"): N worker threads, each with its
 // own single-threaded backend and its own copy of the models, loaded from the run folders. The job's
-// thread hands out whole batches (a tokenizer evaluation's images, a gFID setting's samples) and
+// thread hands out whole batches (a tokenizer evaluation's images, a gFID setting's samples, a
+// split's images for the feature network's statistics) and
 // commits their results in batch order, so the feature files, the resume state and every score are
 // the same as on one thread: a batch depends only on its inputs, its index and the seed.
 import { Worker } from 'node:worker_threads';
@@ -15,12 +16,14 @@ export type ExtractorSource = { kind: 'lab'; datasetDir: string } | { kind: 'onn
 /** What a worker loads: absolute paths, so it reads the same files as the job. */
 export type EvalWorkerSetup =
   | { job: 'tokenizer'; tokenizerRunDir: string; ema: boolean; extractor: ExtractorSource; cells: LiveCell[]; seed: number; needReal: boolean }
-  | { job: 'generator'; generatorRunDir: string; decoderRunDir: string; datasetDir: string; labels: Int32Array; sampling: SamplingOptions };
+  | { job: 'generator'; generatorRunDir: string; decoderRunDir: string; datasetDir: string; labels: Int32Array; sampling: SamplingOptions }
+  | { job: 'embed'; featureNetDir: string };
 
 export type EvalWorkerRequest =
   | { type: 'init'; setup: EvalWorkerSetup }
   | { type: 'tokenizer-batch'; id: number; x: Float32Array; bn: number; batchIndex: number }
-  | { type: 'generator-batch'; id: number; from: number; to: number; scale: number };
+  | { type: 'generator-batch'; id: number; from: number; to: number; scale: number }
+  | { type: 'embed-batch'; id: number; x: Float32Array; n: number };
 
 export interface EvalWorkerReply extends WorkerReply {
   type: 'ready' | 'done' | 'error';
@@ -29,9 +32,12 @@ export interface EvalWorkerReply extends WorkerReply {
   loaded?: { extractorId: string; identity: string };
   tokenizer?: TokenizerBatchOut;
   generator?: GeneratorBatchOut;
+  embedding?: { feats: Float32Array; probs: Float32Array };
   /** Tensors alive on the worker's backend after the batch (flat across batches = no leak). */
   numTensors?: number;
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** N evaluation workers holding the same models. */
 export class EvalPool {
@@ -67,9 +73,10 @@ export class EvalPool {
   }
 
   /** Run one batch on worker `slot` (each worker runs one batch at a time: see forEachOrdered). */
-  run(slot: number, req: { type: 'tokenizer-batch'; x: Float32Array; bn: number; batchIndex: number } | { type: 'generator-batch'; from: number; to: number; scale: number }): Promise<EvalWorkerReply> {
+  run(slot: number, req: DistributiveOmit<Exclude<EvalWorkerRequest, { type: 'init' }>, 'id'>): Promise<EvalWorkerReply> {
     const id = this.nextId++;
-    const transfer = req.type === 'tokenizer-batch' ? [req.x.buffer as ArrayBuffer] : [];
+    // the images were read for this batch alone: handed over, not copied
+    const transfer = req.type === 'generator-batch' ? [] : [req.x.buffer as ArrayBuffer];
     return this.workers[slot].request(id, { ...req, id }, transfer);
   }
 

@@ -12,7 +12,7 @@ import { loadGenerator } from '../models/generator-store';
 import { loadTokenizer, readTokenizerRunConfig, type VqTokenizer } from '../models/vq-tokenizer';
 import { readManifest } from '../data/packed';
 import { writeImageGrid } from '../data/png';
-import { resolveWorkers } from '../workers';
+import { AUTO_MIN_DMODEL, resolveWorkers } from '../workers';
 import { EvalPool, forEachOrdered } from '../eval/pool';
 import { generatorBatch, tokenizerDecoder, type GeneratorBatchOut, type SamplingOptions, type TokenDecoder } from '../eval/generator-batch';
 import { featureStatsAsync, fidFromStatsAsync, type FeatureStats } from '../metrics/fid';
@@ -139,7 +139,8 @@ export async function evaluateGenerator(inp: EvalInputs, spec: EvalGeneratorSpec
   let done = 0;
   const sampling: SamplingOptions = { schedule, power: spec.power, temperature: spec.temperature, topK: spec.topK, topP: spec.topP, seed: spec.seed };
   const batchesPer = Math.ceil(N / spec.batchSize);
-  const workers = inp.source ? resolveWorkers(spec.workers, batchesPer * spec.cfgScales.length, tf.getBackend(), true) : 1;
+  // auto: sampling small generators is per-op overhead, which two engines on two cores do not share out (bench/eval.ts)
+  const workers = inp.source ? resolveWorkers(spec.workers, batchesPer * spec.cfgScales.length, tf.getBackend(), gen.cfg.dModel >= AUTO_MIN_DMODEL) : 1;
   if (spec.workers > 1 && !inp.source) ctx.log('warn', 'this evaluation runs on one thread: its models were not loaded from run folders the workers could read');
   let pool: EvalPool | null = null;
   if (workers > 1 && inp.source) {

@@ -8,7 +8,7 @@ import { deriveSeed } from '../rng';
 import type { JsonObject } from '../protocol';
 import { throwIfCancelled, type Job, type JobContext } from './types';
 import { openPackedDataset, type PackedSplit } from '../data/packed';
-import type { DatasetKind } from '../data/types';
+import type { Batch, DatasetKind } from '../data/types';
 import { u8ToUnit } from '../data/packed';
 import { SHAPE_CLASSES, generateShapes } from '../data/shapes';
 import { Rng } from '../rng';
@@ -19,6 +19,8 @@ import { validateTrainFeatureNetSpec, type TrainFeatureNetSpec } from '../specs/
 import { computeGrads, Optimizer } from '../train/optim';
 import { restoreTraining, saveCheckpoint, snapshotTraining, varsToArrays } from '../train/checkpoint';
 import { runTrainingLoop } from '../train/loop';
+import { resolveWorkers } from '../workers';
+import { EvalPool, forEachOrdered } from '../eval/pool';
 import { lrAt } from '../train/schedules';
 
 export interface FeatureNetData {
@@ -184,6 +186,32 @@ function trainSource(data: FeatureNetData, spec: TrainFeatureNetSpec): TrainSour
  * test accuracy on the val split, runs the metric self-test there, and writes statistics of both
  * splits. Training checkpoints (for resume after cancel) live in ctx.runDir.
  */
+/** Images per batch of the split statistics. */
+const STATS_BATCH = 256;
+
+/** embedSplit's features, batch by batch on the pool's workers, in split order. */
+async function embedSplitOnPool(pool: EvalPool, split: PackedSplit, d: number, signal: AbortSignal, onBatch: (done: number) => void): Promise<Float32Array> {
+  const feats = new Float32Array(split.n * d);
+  const batches = split.batches({ batchSize: STATS_BATCH, seed: 0, shuffle: false })[Symbol.iterator]();
+  let done = 0;
+  await forEachOrdered(
+    split.batchCount({ batchSize: STATS_BATCH, seed: 0, shuffle: false }),
+    pool.count,
+    // run(i) is called for i = 0, 1, … in order: the i-th call takes the i-th batch
+    async (_i, slot) => {
+      throwIfCancelled(signal);
+      const b = batches.next().value as Batch;
+      return (await pool.run(slot, { type: 'embed-batch', x: b.x, n: b.n })).embedding as { feats: Float32Array };
+    },
+    (_i, e) => {
+      feats.set(e.feats, done * d);
+      done += e.feats.length / d;
+      onBatch(done);
+    },
+  );
+  return feats;
+}
+
 export async function trainFeatureNetOn(data: FeatureNetData, spec: TrainFeatureNetSpec, ctx: JobContext, arch?: Partial<Omit<FeatureNetArch, 'kind' | 'imageSize' | 'channels' | 'numClasses'>>): Promise<JsonObject> {
   if (data.val.n === 0) throw new Error('the dataset has no validation images; rebuild it with a val share above 0 (the feature network reports its test accuracy on them and evaluations use them)');
   const a = featureNetArch(data.imageSize, data.channels, data.numClasses, arch);
@@ -280,17 +308,6 @@ export async function trainFeatureNetOn(data: FeatureNetData, spec: TrainFeature
     fs.mkdirSync(tmp, { recursive: true });
     try {
       saveCheckpoint(tmp, { step: loop.step, tensors: varsToArrays(net.params, 'model/'), state: { seed: spec.seed, id } });
-      const splits = [data.train, data.val];
-      const totalImages = splits.reduce((s, p) => s + p.n, 0);
-      let base = 0;
-      for (const split of splits) {
-        const feats = embedSplit((x, n) => {
-          throwIfCancelled(ctx.signal);
-          return embedWith(net, x, n);
-        }, split, a.featureDim, (done) => ctx.progress(base + done, totalImages, `statistics of ${split.name}`));
-        base += split.n;
-        writeSplitStats(tmp, split.name, feats, split.n, a.featureDim, id, { dataset: data.label });
-      }
       const meta: FeatureNetMeta = {
         id,
         arch: a,
@@ -304,7 +321,35 @@ export async function trainFeatureNetOn(data: FeatureNetData, spec: TrainFeature
         stoppedBy,
         selfTest: selfTest as unknown as JsonObject | null,
       };
+      // written before the statistics: evaluation workers load the network from this folder
       fs.writeFileSync(path.join(tmp, 'meta.json'), JSON.stringify(meta, null, 2));
+      const splits = [data.train, data.val];
+      const totalImages = splits.reduce((s, p) => s + p.n, 0);
+      const workers = resolveWorkers(spec.workers, Math.ceil(totalImages / STATS_BATCH), tf.getBackend(), true);
+      const pool = workers > 1 ? await EvalPool.start(workers, { job: 'embed', featureNetDir: tmp }, tf.getBackend()) : null;
+      try {
+        if (pool?.ready.some((r) => r.loaded?.extractorId !== id)) throw new Error(`an evaluation worker loaded another feature network from ${tmp}; train again`);
+        let base = 0;
+        for (const split of splits) {
+          const onBatch = (done: number): void => ctx.progress(base + done, totalImages, `statistics of ${split.name}${pool ? ` on ${pool.count} workers` : ''}`);
+          const feats = pool
+            ? await embedSplitOnPool(pool, split, a.featureDim, ctx.signal, onBatch)
+            : embedSplit(
+                (x, n) => {
+                  throwIfCancelled(ctx.signal);
+                  return embedWith(net, x, n);
+                },
+                split,
+                a.featureDim,
+                onBatch,
+                STATS_BATCH,
+              );
+          base += split.n;
+          writeSplitStats(tmp, split.name, feats, split.n, a.featureDim, id, { dataset: data.label });
+        }
+      } finally {
+        await pool?.close();
+      }
       swapIn(tmp, dest);
       fs.writeFileSync(path.join(ctx.runDir, 'feature-net.json'), JSON.stringify(meta, null, 2));
     } catch (e) {

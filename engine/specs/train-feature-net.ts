@@ -36,6 +36,8 @@ export interface TrainFeatureNetSpec {
   trainLimit: number;
   /** Run the metric self-test (FID against degraded copies must rise with the degradation). */
   selfTest: boolean;
+  /** Evaluation workers that embed the splits for the statistics after training; 0 = auto (the engine's cores on wasm). */
+  workers: number;
 }
 
 export function validateTrainFeatureNetSpec(input: unknown): TrainFeatureNetSpec {
@@ -60,5 +62,6 @@ export function validateTrainFeatureNetSpec(input: unknown): TrainFeatureNetSpec
     holdout: num(o, 'holdout', 0.1, 0, 0.5),
     trainLimit: num(o, 'trainLimit', 0, 0, 10_000_000, true),
     selfTest: bool(o, 'selfTest', true),
+    workers: num(o, 'workers', 0, 0, 64, true),
   };
 }

@@ -13,8 +13,8 @@ import { Ema } from './ema';
 import { lrAt } from './schedules';
 import { runTrainingLoop } from './loop';
 import { restoreTraining, snapshotTraining } from './checkpoint';
-import { AUTO_MIN_DMODEL, Replicas, shardSeqInput } from './replicas';
-import { resolveWorkers } from '../workers';
+import { Replicas, shardSeqInput } from './replicas';
+import { AUTO_MIN_DMODEL, resolveWorkers } from '../workers';
 
 /** Token grids of one split: tokens [n·h·w] raster order, labels [n]. */
 export interface TokenSet {

@@ -86,11 +86,6 @@ export interface ShardResult {
   reply: ReplicaReply;
 }
 
-/** Smallest image side at which auto workers split tokenizer batches. */
-export const AUTO_MIN_SIZE = 32;
-/** Smallest generator width at which auto workers split batches (gpt-mini: 1.85x measured on 2 cores). */
-export const AUTO_MIN_DMODEL = 256;
-
 /** Row shards of a teacher-forcing input (rows of `length` positions). */
 export function shardSeqInput(input: SeqInput, targets: Int32Array, parts: number): { input: SeqInput; targets: Int32Array }[] {
   const T = input.length;

@@ -15,8 +15,8 @@ import { annealKnobs, expectedFlipRate, perturbTokens, lpDecoderInput, planPertu
 import type { TrainTokenizerSpec } from '../specs/train-tokenizer';
 import { Ema } from './ema';
 import { Optimizer, computeGrads, type GradMap } from './optim';
-import { AUTO_MIN_SIZE, Replicas, shardRanges } from './replicas';
-import { resolveWorkers } from '../workers';
+import { Replicas, shardRanges } from './replicas';
+import { AUTO_MIN_SIZE, resolveWorkers } from '../workers';
 import { snapshotTraining, restoreTraining } from './checkpoint';
 import { runTrainingLoop } from './loop';
 import { lrAt } from './schedules';

@@ -3,7 +3,7 @@
 import type { JsonObject } from '../../preload/contract';
 import type { Command } from './commands';
 import { intOpt } from './commands';
-import { numList, parsePercent } from './commands-train';
+import { numList, parsePercent, workersOpt } from './commands-train';
 import { printJson, runJob, UsageError, withLab } from './util';
 import type { Lab } from '../host/lab';
 
@@ -63,9 +63,9 @@ export function evalTarget(opts: Record<string, string | boolean | undefined>): 
 
 const evalTokenizer: Command = {
   words: ['eval', 'tokenizer'],
-  usage: 'eval tokenizer <run> [--alpha 0.1,…] [--delta 8,16 | 2%,5%] [--delta-mode abs|share] [--n N] [--seed S] [--dataset D] [--extractor RUN] [--min-extractor-accuracy F]',
+  usage: 'eval tokenizer <run> [--alpha 0.1,…] [--delta 8,16 | 2%,5%] [--delta-mode abs|share] [--n N] [--seed S] [--dataset D] [--extractor RUN] [--min-extractor-accuracy F] [--workers N]',
   summary: 'rFID and a pFID grid on the held-out split',
-  options: { alpha: { type: 'string' }, delta: { type: 'string' }, 'delta-mode': { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, dataset: { type: 'string' }, extractor: { type: 'string' }, 'min-extractor-accuracy': { type: 'string' } },
+  options: { alpha: { type: 'string' }, delta: { type: 'string' }, 'delta-mode': { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, dataset: { type: 'string' }, extractor: { type: 'string' }, 'min-extractor-accuracy': { type: 'string' }, workers: { type: 'string' } },
   async run({ home, opts, args }) {
     const id = intOpt(args[0], 'run');
     if (id === undefined) throw new UsageError('eval tokenizer needs a tokenizer run id');
@@ -76,7 +76,7 @@ const evalTokenizer: Command = {
     if (n !== undefined) spec.n = n;
     const seed = intOpt(opts.seed, 'seed');
     if (seed !== undefined) spec.seed = seed;
-    Object.assign(spec, evalTarget(opts));
+    Object.assign(spec, evalTarget(opts), workersOpt(opts));
     return withLab(home, async (lab) => {
       return await follow(lab, () => lab.startJob({ kind: 'eval-tokenizer', spec: accuracyFloor(spec, opts['min-extractor-accuracy']) }), Boolean(opts.json));
     });
@@ -113,9 +113,9 @@ const sweep: Command = {
 
 const evalGenerator: Command = {
   words: ['eval', 'generator'],
-  usage: 'eval generator <run> --cfg 0,1.5 [--n-per-class N] [--decoder R] [--min-extractor-accuracy F]',
+  usage: 'eval generator <run> --cfg 0,1.5 [--n-per-class N] [--decoder R] [--min-extractor-accuracy F] [--workers N]',
   summary: 'gFID, IS, precision/recall, KID with and without CFG',
-  options: { cfg: { type: 'string' }, 'n-per-class': { type: 'string' }, decoder: { type: 'string' }, seed: { type: 'string' }, schedule: { type: 'string' }, power: { type: 'string' }, 'min-extractor-accuracy': { type: 'string' } },
+  options: { cfg: { type: 'string' }, 'n-per-class': { type: 'string' }, decoder: { type: 'string' }, seed: { type: 'string' }, schedule: { type: 'string' }, power: { type: 'string' }, 'min-extractor-accuracy': { type: 'string' }, workers: { type: 'string' } },
   async run({ home, opts, args }) {
     const id = intOpt(args[0], 'run');
     if (id === undefined) throw new UsageError('eval generator needs a generator run id');
@@ -128,6 +128,7 @@ const evalGenerator: Command = {
     if (seed !== undefined) spec.seed = seed;
     if (opts.schedule) spec.schedule = String(opts.schedule);
     if (opts.power) spec.power = Number(opts.power);
+    Object.assign(spec, workersOpt(opts));
     return withLab(home, async (lab) => {
       return await follow(lab, () => lab.startJob({ kind: 'eval-generator', spec: accuracyFloor(spec, opts['min-extractor-accuracy']) }), Boolean(opts.json));
     });

@@ -88,10 +88,14 @@ function commonSpec(opts: Record<string, string | boolean | undefined>): JsonObj
   if (opts.lr !== undefined) spec.lr = Number(opts.lr);
   const w = intOpt(opts.warmup, 'warmup');
   if (w !== undefined) spec.warmup = w;
-  // data-parallel worker threads; 0 or absent = auto (this engine's share of the cores where it pays off)
-  const wk = intOpt(opts.workers, 'workers');
-  if (wk !== undefined) spec.workers = wk;
+  Object.assign(spec, workersOpt(opts));
   return spec;
+}
+
+/** --workers N: worker threads of a training or an evaluation; 0 or absent = auto (this engine's share of the cores where it pays off). */
+export function workersOpt(opts: Record<string, string | boolean | undefined>): JsonObject {
+  const wk = intOpt(opts.workers, 'workers');
+  return wk === undefined ? {} : { workers: wk };
 }
 
 const trainTokenizer: Command = {

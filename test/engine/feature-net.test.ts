@@ -38,7 +38,7 @@ describe('train-feature-net spec', () => {
   it('fills the documented defaults and names bad fields', () => {
     expect(validateTrainFeatureNetSpec({ datasetPath: 'd' })).toEqual({
       datasetPath: 'd', minSteps: 400, maxSteps: 1500, evalEvery: 100, patience: 3, minGain: 0.005, batchSize: 64, lr: 3e-3, seed: 0,
-      data: 'auto', augment: 'auto', holdout: 0.1, trainLimit: 0, selfTest: true,
+      data: 'auto', augment: 'auto', holdout: 0.1, trainLimit: 0, selfTest: true, workers: 0,
     });
     expect(() => validateTrainFeatureNetSpec({})).toThrow(/datasetPath/);
     expect(() => validateTrainFeatureNetSpec({ datasetPath: 'd', maxSteps: 0 })).toThrow(/maxSteps/);
@@ -72,10 +72,19 @@ describe('feature network', () => {
     net.dispose();
   });
 
-  it('training is deterministic from the seed (same id twice) and another seed gives another id', async () => {
+  it('training is deterministic from the seed (same id twice) and another seed gives another id; statistics on 2 workers are the same', async () => {
     const quick = { datasetPath: 'datasets/shapes16', minSteps: 0, maxSteps: 12, evalEvery: 6, trainLimit: 64, batchSize: 32, selfTest: false };
     const a = await trainFeatureNet({ ...quick, seed: 3 }, ctxFor('q1').ctx);
-    const b = await trainFeatureNet({ ...quick, seed: 3 }, ctxFor('q2').ctx);
+    const b = await trainFeatureNet({ ...quick, seed: 3, workers: 1 }, ctxFor('q2').ctx);
+    const statFiles = ['stats-train.features.npy', 'stats-train.mu.npy', 'stats-train.sigma.npy', 'stats-val.features.npy', 'stats-val.sigma.npy'];
+    const stats = () => statFiles.map((f) => fs.readFileSync(path.join(featureNetDir(dsDir), f)));
+    const oneThread = stats();
+    // the splits' statistics embedded batch by batch on 2 evaluation workers: byte for byte the same files
+    const w = ctxFor('q2w');
+    const b2 = await trainFeatureNet({ ...quick, seed: 3, workers: 2 }, w.ctx);
+    expect(b2.extractorId).toBe(b.extractorId);
+    expect(stats()).toEqual(oneThread);
+    expect(w.rec.progress.at(-1)).toBe(800);
     const c = await trainFeatureNet({ ...quick, seed: 4 }, ctxFor('q3').ctx);
     expect(b.extractorId).toBe(a.extractorId);
     expect(c.extractorId).not.toBe(a.extractorId);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 // the command table first: commands-train and commands import each other, and the bin loads them in this order
 import '../../main/cli/commands';
-import { cliDelta, lpFromCli, parseKv, parsePercent } from '../../main/cli/commands-train';
+import { cliDelta, lpFromCli, parseKv, parsePercent, workersOpt } from '../../main/cli/commands-train';
 import { accuracyFloor, deltaSpec } from '../../main/cli/commands-eval';
 import { isBuiltInDataset, prepareJob, tokenizerK } from '../../main/host/job-prep';
 import { openDb } from '../../main/host/store/db';
@@ -47,6 +47,13 @@ describe('CLI δ: codes unless written as a share', () => {
     expect(accuracyFloor({ n: 5 }, '0.8')).toEqual({ n: 5, minExtractorAccuracy: 0.8 });
     expect(accuracyFloor({ n: 5 }, undefined)).toEqual({ n: 5 });
     expect(() => accuracyFloor({}, '80')).toThrow(/between 0 and 1/);
+  });
+
+  it('--workers (train and eval): a whole count, absent leaves auto to the engine', () => {
+    expect(workersOpt({ workers: '2' })).toEqual({ workers: 2 });
+    expect(workersOpt({ workers: '0' })).toEqual({ workers: 0 });
+    expect(workersOpt({})).toEqual({});
+    expect(() => workersOpt({ workers: 'two' })).toThrow(/workers/);
   });
 });
 
