@@ -19,18 +19,12 @@ import { trainGenerator } from '../engine/jobs/train-generator';
 import { extractTokens } from '../engine/jobs/extract-tokens';
 import { evalTokenizer } from '../engine/jobs/eval-tokenizer';
 import { evalGenerator } from '../engine/jobs/eval-generator';
-import type { JobContext } from '../engine/context';
+import { quietContext } from './context';
 import type { JsonObject } from '../engine/protocol';
 import type { Bench, BenchResult } from './types';
 
 const VAL = 1024;
 const SAMPLES_PER_CLASS = 32;
-
-function quietContext(home: string, run: string): JobContext {
-  const runDir = path.join(home, 'runs', run);
-  fs.mkdirSync(runDir, { recursive: true });
-  return { home, runDir, runId: 1, signal: new AbortController().signal, progress: () => {}, metrics: () => {}, score: () => {}, artifact: () => {}, log: () => {} };
-}
 
 /** A shapes dataset with a lab feature network, a tokenizer and a generator on it. */
 export async function makeHome(home: string, size: 16 | 32): Promise<void> {

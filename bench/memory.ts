@@ -12,7 +12,7 @@ import { buildDataset } from '../engine/data/build';
 import { trainTokenizer } from '../engine/jobs/train-tokenizer';
 import { trainGenerator } from '../engine/jobs/train-generator';
 import { extractTokens } from '../engine/jobs/extract-tokens';
-import type { JobContext } from '../engine/context';
+import { quietContext } from './context';
 import type { Bench, BenchResult } from './types';
 
 const STEPS = 1000;
@@ -25,16 +25,12 @@ interface Trace {
   rss: number[];
 }
 
-function quietContext(home: string, run: string, trace?: Trace): JobContext {
-  const runDir = path.join(home, 'runs', run);
-  fs.mkdirSync(runDir, { recursive: true });
-  const progress = trace
-    ? (done: number) => {
-        trace.tensors[done] = tf.memory().numTensors;
-        trace.rss[done] = process.memoryUsage.rss();
-      }
-    : () => {};
-  return { home, runDir, runId: 1, signal: new AbortController().signal, progress, metrics: () => {}, score: () => {}, artifact: () => {}, log: () => {} };
+/** Records the live tensor count and RSS after every step (the jobs report progress once a step). */
+function tracing(trace: Trace): (done: number) => void {
+  return (done) => {
+    trace.tensors[done] = tf.memory().numTensors;
+    trace.rss[done] = process.memoryUsage.rss();
+  };
 }
 
 function rowsFor(name: string, backend: string, trace: Trace, seconds: number, details: Record<string, string | number | boolean>): BenchResult[] {
@@ -65,7 +61,7 @@ export const bench: Bench = async () => {
     let t0 = performance.now();
     await trainTokenizer(
       { datasetPath: ds, preset: 'vq-f2-k1024', epochs: STEPS / 10, trainLimit: 320, batchSize: 32, seed: 0, checkpointEvery: 250, sampleEvery: 10, lp: { alpha: 0.5, delta: 0.024 }, workers: 1 },
-      quietContext(home, 'tok', tokTrace),
+      quietContext(home, 'tok', tracing(tokTrace)),
     );
     rows.push(...rowsFor('memory tokenizer vq-f2-k1024 16px +LP', info.backend, tokTrace, (performance.now() - t0) / 1000, { preset: 'vq-f2-k1024', size: 16, batch: 32, lp: true, checkpointEvery: 250 }));
 
@@ -74,7 +70,7 @@ export const bench: Bench = async () => {
     await extractTokens({ tokenizerRunDir: 'runs/tok4', trainLimit: 256, valLimit: 64 }, quietContext(home, 'tokens4'));
     const genTrace: Trace = { tensors: [], rss: [] };
     t0 = performance.now();
-    await trainGenerator({ tokenizerRunDir: 'runs/tok4', preset: 'gpt-nano', epochs: STEPS / 8, batchSize: 32, seed: 0, valLimit: 32, checkpointEvery: 250, workers: 1 }, quietContext(home, 'gen', genTrace));
+    await trainGenerator({ tokenizerRunDir: 'runs/tok4', preset: 'gpt-nano', epochs: STEPS / 8, batchSize: 32, seed: 0, valLimit: 32, checkpointEvery: 250, workers: 1 }, quietContext(home, 'gen', tracing(genTrace)));
     rows.push(...rowsFor('memory generator gpt-nano (L 16, K 256)', info.backend, genTrace, (performance.now() - t0) / 1000, { preset: 'gpt-nano', L: 16, K: 256, batch: 32, checkpointEvery: 250 }));
     return rows;
   } finally {

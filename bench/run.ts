@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   if (process.argv[2] === '--one') return runOne(process.argv[3], process.argv[4]);
   const filter = process.argv[2];
   const files = readdirSync(here)
-    .filter((f) => f.endsWith('.ts') && !['run.ts', 'types.ts', 'reference.ts'].includes(f))
+    .filter((f) => f.endsWith('.ts') && !['run.ts', 'types.ts', 'reference.ts', 'context.ts'].includes(f))
     .filter((f) => !filter || f.includes(filter))
     .sort();
   const results: Row[] = [];

@@ -96,7 +96,11 @@ export const bench: Bench = async () => {
     }
   };
   const timer = setInterval(poll, 1000);
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  // 'error' (the process could not start) comes instead of 'exit'
+  const code = await new Promise<number | null>((resolve) => {
+    child.on('exit', (c) => resolve(c));
+    child.on('error', () => resolve(null));
+  });
   clearInterval(timer);
   const seconds = (performance.now() - t0) / 1000;
   try {
